@@ -1,0 +1,105 @@
+#include "util/fs.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "util/error.h"
+
+namespace archmatrix::util {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+void write_all(int fd, std::string_view data, const fs::path& shown) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw Error("cannot write " + shown.string() + ": " + errno_text());
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace
+
+void write_file_atomic(const fs::path& path, std::string_view contents) {
+  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+  std::random_device rd;
+  const fs::path tmp = dir / ("." + path.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
+                              std::to_string(rd()));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error("cannot write " + path.string() + ": " + errno_text());
+  try {
+    write_all(fd, contents, path);
+    if (::fsync(fd) != 0) throw Error("cannot write " + path.string() + ": fsync: " + errno_text());
+  } catch (...) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    throw;
+  }
+  if (::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    throw Error("cannot write " + path.string() + ": " + errno_text());
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = errno_text();
+    ::unlink(tmp.c_str());
+    throw Error("cannot write " + path.string() + ": " + why);
+  }
+  // The rename is durable only once the directory entry is.
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read " + path.string() + ": " + errno_text());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw Error("cannot read " + path.string());
+  return ss.str();
+}
+
+FileLock::FileLock(const fs::path& lock_file) {
+  fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw Error("cannot open lock " + lock_file.string() + ": " + errno_text());
+  while (::flock(fd_, LOCK_EX) != 0) {
+    if (errno == EINTR) continue;
+    const std::string why = errno_text();
+    ::close(fd_);
+    throw Error("cannot lock " + lock_file.string() + ": " + why);
+  }
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
+
+fs::path cache_root(const std::optional<std::string>& xdg, const std::optional<std::string>& home) {
+  if (xdg && !xdg->empty() && fs::path(*xdg).is_absolute()) return fs::path(*xdg) / "archmatrix";
+  if (home && !home->empty()) return fs::path(*home) / ".cache" / "archmatrix";
+  return fs::temp_directory_path() / "archmatrix-cache";
+}
+
+fs::path cache_root() {
+  const auto env = [](const char* n) -> std::optional<std::string> {
+    const char* v = std::getenv(n);
+    return v ? std::optional<std::string>(v) : std::nullopt;
+  };
+  return cache_root(env("XDG_CACHE_HOME"), env("HOME"));
+}
+
+}  // namespace archmatrix::util

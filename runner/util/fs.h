@@ -1,0 +1,39 @@
+#pragma once
+// Files the runner writes must never be left half-written (reports, cache
+// entries), and cache entries are shared by concurrent runs.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace archmatrix::util {
+
+/// Writes contents to path atomically: a temporary file in the same
+/// directory, fsync, rename over path, fsync of the directory. On failure the
+/// previous file is intact and the util::Error names the path and the reason.
+void write_file_atomic(const std::filesystem::path& path, std::string_view contents);
+
+/// The whole file; throws util::Error naming the path.
+std::string read_file(const std::filesystem::path& path);
+
+/// An exclusive advisory lock (flock) on a lock file, held for the object's
+/// lifetime; blocks until it is granted. For cache entries shared by runs.
+class FileLock {
+ public:
+  explicit FileLock(const std::filesystem::path& lock_file);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+/// ${XDG_CACHE_HOME:-$HOME/.cache}/archmatrix, from the two values (pure).
+std::filesystem::path cache_root(const std::optional<std::string>& xdg_cache_home,
+                                 const std::optional<std::string>& home);
+/// The same from the environment.
+std::filesystem::path cache_root();
+
+}  // namespace archmatrix::util
