@@ -1,0 +1,237 @@
+#include <algorithm>
+#include <regex>
+#include <set>
+
+#include "config/model.h"
+
+namespace archmatrix::config {
+
+namespace {
+
+const std::set<std::string, std::less<>> kPredicateNames{
+    // axes
+    "arch", "page_size", "va_bits", "vmsplit", "paging", "release", "source",
+    // guest facts (docs/protocol.md)
+    "va_bits_default", "user_top", "mmap_default_top", "kernel", "kernel_release", "machine",
+    "mem_total_kib", "overcommit_memory", "tmpfs_blksize", "cpus", "la57"};
+
+Expectation load_expectation(const YamlReader& doc, const YAML::Node& n) {
+  doc.expect_map(n, "an expectation", {"when", "reason", "ref"});
+  Expectation e;
+  e.where = doc.where(n);
+  e.when_text = doc.required_string(n, "when");
+  e.reason = doc.required_string(n, "reason");
+  e.ref = doc.optional_string(n, "ref").value_or("");
+  auto parsed = expr::parse(e.when_text);
+  const YAML::Node when = n["when"];
+  if (auto* err = std::get_if<expr::ParseError>(&parsed)) {
+    auto w = doc.where(when);
+    // Both columns are 1-based; a quoted YAML scalar starts one column later.
+    const int quote = when.Tag() == "!" ? 1 : 0;
+    throw util::InputError(w.file, w.line, w.col + quote + static_cast<int>(err->column) - 1,
+                           "in predicate '" + e.when_text + "': " + err->message);
+  }
+  e.when = std::make_shared<const expr::Expr>(std::get<expr::Expr>(std::move(parsed)));
+  for (const auto& id : expr::identifiers(*e.when))
+    if (!is_known_predicate_name(id))
+      doc.fail(when, "unknown name '" + id + "' in predicate '" + e.when_text +
+                         "'; expected an axis (arch, page_size, va_bits, vmsplit, paging, "
+                         "release, source) or a guest fact (see docs/protocol.md)");
+  return e;
+}
+
+std::vector<Expectation> load_expectations(const YamlReader& doc, const YAML::Node& n,
+                                           std::string_view what) {
+  std::vector<Expectation> out;
+  if (!n.IsDefined() || n.IsNull()) return out;
+  doc.expect_sequence(n, what);
+  for (const auto& item : n) out.push_back(load_expectation(doc, item));
+  return out;
+}
+
+std::string canonical_axis_value(const YamlReader& doc, const YAML::Node& where,
+                                 const std::string& axis, const std::string& value) {
+  const AxisInfo* info = find_axis(axis);
+  if (!info) {
+    std::string names;
+    for (const auto& a : all_axes()) names += (names.empty() ? "" : ", ") + std::string(a.name);
+    doc.fail(where, "unknown axis '" + axis + "'; expected one of: " + names);
+  }
+  auto v = normalize_axis_value(axis, value);
+  if (!v)
+    doc.fail(where, "'" + value + "' is not a value of axis " + axis + "; expected " +
+                        std::string(info->accepted));
+  return *v;
+}
+
+util::Arch required_arch(const YamlReader& doc, const YAML::Node& map) {
+  const std::string name = doc.required_string(map, "arch");
+  auto arch = util::parse_arch(name);
+  if (!arch) doc.fail(map["arch"], "unknown arch '" + name + "'; expected aarch64, armhf or x86_64");
+  return *arch;
+}
+
+}  // namespace
+
+bool is_known_predicate_name(std::string_view name) { return kPredicateNames.count(name) > 0; }
+
+Matrix load_matrix(const YamlReader& doc) {
+  const YAML::Node& root = doc.root();
+  doc.expect_map(root, "a matrix", {"defaults", "timeouts", "scenarios", "cells"});
+  Matrix m;
+  m.file = doc.file();
+  if (const YAML::Node d = root["defaults"]; d.IsDefined()) {
+    doc.expect_map(d, "defaults", {"memory", "cpus"});
+    m.memory_mib = doc.optional_int(d, "memory", m.memory_mib, 128, 16384);
+    m.cpus = doc.optional_int(d, "cpus", m.cpus, 1, 64);
+  }
+  if (const YAML::Node t = root["timeouts"]; t.IsDefined()) {
+    doc.expect_map(t, "timeouts", {"boot", "no_output", "margin", "tcg_scale"});
+    m.timeouts.boot_s = doc.optional_int(t, "boot", m.timeouts.boot_s, 1, 86400);
+    m.timeouts.no_output_s = doc.optional_int(t, "no_output", m.timeouts.no_output_s, 10, 86400);
+    m.timeouts.margin_s = doc.optional_int(t, "margin", m.timeouts.margin_s, 0, 86400);
+    if (auto s = doc.optional_string(t, "tcg_scale")) {
+      try {
+        m.timeouts.tcg_scale = std::stod(*s);
+      } catch (...) {
+        m.timeouts.tcg_scale = -1;
+      }
+      if (!(m.timeouts.tcg_scale >= 0.1 && m.timeouts.tcg_scale <= 100))
+        doc.fail(t["tcg_scale"], "expected a number from 0.1 to 100 for 'tcg_scale'");
+    }
+  }
+  if (const YAML::Node s = root["scenarios"]; s.IsDefined() && !(s.IsScalar() && s.Scalar() == "all"))
+    m.scenarios = doc.string_or_list(s, "a scenario name");
+  const YAML::Node cells = root["cells"];
+  if (!cells.IsDefined()) doc.fail(root, "missing required key 'cells'");
+  doc.expect_sequence(cells, "cells");
+  for (const auto& c : cells) {
+    doc.expect_map(c, "a cell entry",
+                   {"arch", "page_size", "va_bits", "vmsplit", "paging", "release", "source",
+                    "memory", "cpus"});
+    MatrixEntry e;
+    e.where = doc.where(c);
+    e.arch = required_arch(doc, c);
+    e.memory_mib = doc.optional_int(c, "memory", 0, 128, 16384);
+    e.cpus = doc.optional_int(c, "cpus", 0, 1, 64);
+    for (const auto& kv : c) {
+      const std::string key = kv.first.Scalar();
+      if (!find_axis(key)) continue;
+      for (const auto& v : doc.string_or_list(kv.second, "a value of axis " + key))
+        e.axes[key].push_back(canonical_axis_value(doc, kv.second, key, v));
+    }
+    m.entries.push_back(std::move(e));
+  }
+  if (m.entries.empty()) doc.fail(cells, "expected at least one cell");
+  return m;
+}
+
+ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& dir) {
+  const YAML::Node& root = doc.root();
+  doc.expect_map(root, "a scenario",
+                 {"name", "summary", "description", "seed", "build", "run", "checks", "xfail",
+                  "unsupported"});
+  ScenarioSpec s;
+  s.dir = std::filesystem::absolute(dir);
+  s.file = doc.file();
+  s.name = doc.required_string(root, "name");
+  if (s.name != dir.filename().string())
+    doc.fail(root["name"], "scenario name '" + s.name + "' must equal its directory name '" +
+                               dir.filename().string() + "'");
+  static const std::regex name_re("[a-z0-9][a-z0-9._-]*");
+  if (!std::regex_match(s.name, name_re))
+    doc.fail(root["name"], "expected a scenario name of [a-z0-9._-] characters");
+  s.summary = doc.required_string(root, "summary");
+  s.description = doc.optional_string(root, "description").value_or("");
+  s.seed = doc.optional_string(root, "seed").value_or("");
+
+  const YAML::Node build = root["build"];
+  if (!build.IsDefined()) doc.fail(root, "missing required key 'build'");
+  doc.expect_map(build, "build", {"sources", "link"});
+  s.sources = doc.string_or_list(build["sources"], "a source file");
+  for (const auto& src : s.sources)
+    if (!std::filesystem::exists(s.dir / src))
+      doc.fail(build["sources"], "source file '" + src + "' does not exist in " + s.dir.string());
+  const std::string link = doc.optional_string(build, "link").value_or("static");
+  if (link == "static") s.link = Linkage::static_exe;
+  else if (link == "dynamic") s.link = Linkage::dynamic_exe;
+  else doc.fail(build["link"], "expected 'static' or 'dynamic' for link, found '" + link + "'");
+
+  if (const YAML::Node run = root["run"]; run.IsDefined()) {
+    doc.expect_map(run, "run", {"timeout", "args", "privileged"});
+    s.timeout_s = doc.optional_int(run, "timeout", s.timeout_s, 1, 86400);
+    s.privileged = doc.optional_bool(run, "privileged", false);
+    if (const YAML::Node a = run["args"]; a.IsDefined() && !(a.IsSequence() && a.size() == 0)) {
+      s.args = doc.string_or_list(a, "an argument");
+      for (const auto& arg : s.args)
+        if (arg.empty() || arg.find_first_of(" \t\n") != std::string::npos)
+          doc.fail(a, "arguments may not be empty or contain white space: '" + arg + "'");
+    }
+  }
+  if (const YAML::Node checks = root["checks"]; checks.IsDefined()) {
+    if (!checks.IsMap()) doc.fail(checks, "expected checks (a mapping of check name to its spec)");
+    for (const auto& kv : checks) {
+      CheckSpec c;
+      c.name = kv.first.Scalar();
+      static const std::regex check_re("[A-Za-z0-9_.-]+");
+      if (!std::regex_match(c.name, check_re))
+        doc.fail(kv.first, "expected a check name of [A-Za-z0-9_.-] characters");
+      if (!kv.second.IsNull()) {
+        doc.expect_map(kv.second, "a check", {"summary", "xfail"});
+        c.summary = doc.optional_string(kv.second, "summary").value_or("");
+        c.xfail = load_expectations(doc, kv.second["xfail"], "xfail");
+      }
+      s.checks.push_back(std::move(c));
+    }
+  }
+  s.xfail = load_expectations(doc, root["xfail"], "xfail");
+  if (!s.xfail.empty() && !s.checks.empty())
+    doc.fail(root["xfail"], "a scenario with checks declares xfail per check, not at the top level");
+  s.unsupported = load_expectations(doc, root["unsupported"], "unsupported");
+  return s;
+}
+
+KernelRecipe load_kernel_recipe(const YamlReader& doc, const std::string& id) {
+  const YAML::Node& root = doc.root();
+  doc.expect_map(root, "a kernel recipe", {"arch", "source", "debian", "provides", "cmdline"});
+  KernelRecipe k;
+  k.id = id;
+  k.file = doc.file();
+  k.arch = required_arch(doc, root);
+  const std::string source = doc.required_string(root, "source");
+  if (source == "debian") {
+    k.source = KernelSource::debian;
+    const YAML::Node d = root["debian"];
+    if (!d.IsDefined()) doc.fail(root, "a debian kernel recipe needs a 'debian' section");
+    doc.expect_map(d, "debian", {"suite", "package"});
+    k.suite = doc.required_string(d, "suite");
+    if (k.suite != "bookworm" && k.suite != "trixie" && k.suite != "sid")
+      doc.fail(d["suite"], "expected suite bookworm, trixie or sid, found '" + k.suite + "'");
+    k.package = doc.required_string(d, "package");
+  } else if (source == "built") {
+    doc.fail(root["source"], "built kernels are not supported yet (issue 3); use source: debian");
+  } else {
+    doc.fail(root["source"], "expected source debian or built, found '" + source + "'");
+  }
+  k.provides["source"] = {source};
+  const YAML::Node p = root["provides"];
+  if (!p.IsDefined()) doc.fail(root, "missing required key 'provides'");
+  doc.expect_map(p, "provides",
+                 {"release", "page_size", "va_bits", "va_bits_default", "vmsplit", "paging"});
+  for (const auto& kv : p) {
+    const std::string key = kv.first.Scalar();
+    if (key == "va_bits_default") {
+      k.va_bits_default = canonical_axis_value(doc, kv.second, "va_bits", doc.scalar(kv.second, key));
+      continue;
+    }
+    for (const auto& v : doc.string_or_list(kv.second, "a value of axis " + key))
+      k.provides[key].push_back(canonical_axis_value(doc, kv.second, key, v));
+  }
+  if (!k.provides.count("release")) doc.fail(p, "missing required key 'release' in provides");
+  if (!k.provides.count("page_size")) k.provides["page_size"] = {"4096"};
+  if (const YAML::Node c = root["cmdline"]; c.IsDefined() && !(c.IsSequence() && c.size() == 0))
+    k.cmdline = doc.string_or_list(c, "a kernel argument");
+  return k;
+}
+
+}  // namespace archmatrix::config

@@ -1,0 +1,105 @@
+#pragma once
+// Plain, validated descriptions of what the user asked for. Produced by the
+// loaders in this module from YAML; nothing downstream sees yaml-cpp.
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/axes.h"
+#include "config/yaml_reader.h"
+#include "expr/expr.h"
+#include "util/arch.h"
+
+namespace archmatrix::config {
+
+/// "Known to fail (or not to apply) where `when` holds", with why and a reference.
+struct Expectation {
+  std::string when_text;
+  std::shared_ptr<const expr::Expr> when;
+  std::string reason;
+  std::string ref;
+  Location where;
+};
+
+struct CheckSpec {
+  std::string name;
+  std::string summary;
+  std::vector<Expectation> xfail;
+};
+
+enum class Linkage { static_exe, dynamic_exe };
+
+struct ScenarioSpec {
+  std::string name;
+  std::filesystem::path dir;  ///< absolute
+  std::filesystem::path file; ///< its scenario.yaml
+  std::string summary;
+  std::string description;
+  std::string seed;
+  std::vector<std::string> sources;  ///< relative to dir
+  Linkage link = Linkage::static_exe;
+  int timeout_s = 60;
+  std::vector<std::string> args;
+  bool privileged = false;             ///< run as root instead of uid 65534
+  std::vector<CheckSpec> checks;       ///< empty: judged by its exit status
+  std::vector<Expectation> xfail;      ///< for a scenario without checks
+  std::vector<Expectation> unsupported;  ///< decided at plan time from axes
+};
+
+enum class KernelSource { debian, built };
+
+struct KernelRecipe {
+  std::string id;               ///< the file's stem, e.g. debian-bookworm-arm64
+  std::filesystem::path file;
+  util::Arch arch = util::Arch::x86_64;
+  KernelSource source = KernelSource::debian;
+  std::string suite;            ///< debian: bookworm | trixie | sid
+  std::string package;          ///< debian: the metapackage, e.g. linux-image-arm64
+  /// Kernel axes this kernel has, canonical values (release, page_size,
+  /// va_bits, vmsplit, source). A machine axis may list several values it
+  /// supports, e.g. paging: [4level, 5level].
+  std::map<std::string, std::vector<std::string>> provides;
+  /// The window unhinted mmap() uses when the kernel's VA size is larger
+  /// (52-bit kernels keep 48 or 47 bits by default); empty = same as va_bits.
+  std::string va_bits_default;
+  std::vector<std::string> cmdline;  ///< extra kernel command line arguments
+};
+
+struct Timeouts {
+  int boot_s = 120;       ///< QEMU start to the agent's hello
+  int no_output_s = 60;   ///< silence on the console (the agent beats every 5 s)
+  int margin_s = 60;      ///< added to boot + the scenarios' own timeouts for the overall bound
+  double tcg_scale = 1.0; ///< multiplies every timeout (emulation is slower than hardware)
+};
+
+/// One `cells:` entry: an arch and, per axis, one or more values (their product).
+struct MatrixEntry {
+  util::Arch arch = util::Arch::x86_64;
+  std::map<std::string, std::vector<std::string>> axes;  ///< canonical values
+  int memory_mib = 0;  ///< 0: the matrix default
+  int cpus = 0;        ///< 0: the matrix default
+  Location where;
+};
+
+struct Matrix {
+  std::filesystem::path file;
+  std::vector<MatrixEntry> entries;
+  std::vector<std::string> scenarios;  ///< empty: every scenario found
+  int memory_mib = 1024;
+  int cpus = 1;
+  Timeouts timeouts;
+};
+
+/// Loaders. Each throws util::InputError (file:line:col: what was expected).
+Matrix load_matrix(const YamlReader& doc);
+ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& dir);
+KernelRecipe load_kernel_recipe(const YamlReader& doc, const std::string& id);
+
+/// Identifiers a predicate may use: the axes, `arch`, and the guest facts.
+bool is_known_predicate_name(std::string_view name);
+
+}  // namespace archmatrix::config

@@ -1,0 +1,182 @@
+#include "plan/plan.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <set>
+
+namespace archmatrix::plan {
+
+namespace {
+
+using config::AxisValues;
+
+// The cartesian product of an entry's axis values, in canonical axis order.
+std::vector<AxisValues> expand(const config::MatrixEntry& e) {
+  std::vector<AxisValues> out{{}};
+  for (const auto& axis : config::all_axes()) {
+    auto it = e.axes.find(std::string(axis.name));
+    if (it == e.axes.end()) continue;
+    std::vector<AxisValues> next;
+    for (const auto& partial : out)
+      for (const auto& v : it->second) {
+        AxisValues a = partial;
+        a[std::string(axis.name)] = v;
+        next.push_back(std::move(a));
+      }
+    out = std::move(next);
+  }
+  return out;
+}
+
+std::string cell_id(util::Arch arch, const AxisValues& requested) {
+  std::string id(util::arch_info(arch).name);
+  for (const auto& axis : config::all_axes()) {
+    auto it = requested.find(std::string(axis.name));
+    if (it != requested.end()) id += "-" + config::axis_label(axis.name, it->second);
+  }
+  return id;
+}
+
+std::string describe(util::Arch arch, const AxisValues& a) {
+  std::string s(util::arch_info(arch).name);
+  for (const auto& [k, v] : a) s += " " + k + "=" + v;
+  return s;
+}
+
+bool release_matches(const std::string& wanted, const std::string& provided) {
+  // "6" matches 6.1 and 6.12; "6.1" matches 6.1 but not 6.12.
+  return provided == wanted || provided.rfind(wanted + ".", 0) == 0;
+}
+
+bool recipe_provides(const config::KernelRecipe& k, const std::string& axis, const std::string& v) {
+  auto it = k.provides.find(axis);
+  if (it == k.provides.end()) {
+    // Machine axes need no kernel support unless the recipe restricts them.
+    const auto* info = config::find_axis(axis);
+    return info && info->kind == config::AxisKind::machine;
+  }
+  for (const auto& p : it->second)
+    if (p == v || (axis == "release" && release_matches(v, p))) return true;
+  return false;
+}
+
+AxisValues effective_axes(util::Arch arch, const AxisValues& requested,
+                          const config::KernelRecipe& k) {
+  AxisValues a = requested;
+  for (const auto& [axis, values] : k.provides)
+    if (!a.count(axis) && values.size() == 1) a[axis] = values.front();
+  // x86_64 boots 4-level paging unless the cell asks for 5-level: the user VA
+  // size of the developer's laptop is the baseline every other cell differs from.
+  if (arch == util::Arch::x86_64 && !a.count("paging")) a["paging"] = "4level";
+  return a;
+}
+
+bool matches_any(const std::vector<std::string>& patterns, const std::string& id) {
+  if (patterns.empty()) return true;
+  for (const auto& p : patterns)
+    if (fnmatch(p.c_str(), id.c_str(), 0) == 0) return true;
+  return false;
+}
+
+std::vector<PlannedScenario> plan_scenarios(const config::Project& project, const Cell& cell,
+                                            const Filters& filters) {
+  std::vector<PlannedScenario> out;
+  for (const auto& s : project.scenarios) {
+    if (!filters.scenarios.empty() &&
+        std::find(filters.scenarios.begin(), filters.scenarios.end(), s.name) ==
+            filters.scenarios.end())
+      continue;
+    PlannedScenario ps{&s, false, {}};
+    const expr::Env env = [&](std::string_view n) { return lookup_name(cell, nullptr, n); };
+    for (const auto& u : s.unsupported) {
+      if (expr::evaluate(*u.when, env) == expr::Truth::true_) {
+        ps.unsupported = true;
+        ps.unsupported_reason = u.reason + (u.ref.empty() ? "" : " (" + u.ref + ")");
+        break;
+      }
+    }
+    out.push_back(ps);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> lookup_name(const Cell& cell,
+                                       const std::map<std::string, std::string>* facts,
+                                       std::string_view name) {
+  std::string key(name);
+  if (key == "kernel") key = "kernel_release";
+  if (facts) {
+    if (auto it = facts->find(key); it != facts->end()) return it->second;
+  }
+  if (key == "arch") return std::string(util::arch_info(cell.arch).name);
+  if (auto it = cell.axes.find(key); it != cell.axes.end()) return it->second;
+  return std::nullopt;
+}
+
+Plan make_plan(const config::Project& project, const Filters& filters) {
+  Plan plan;
+  std::set<std::string> ids;
+  for (const auto& entry : project.matrix.entries) {
+    int runnable = 0;
+    for (const auto& requested : expand(entry)) {
+      const std::string id = cell_id(entry.arch, requested);
+      if (auto why = config::invalid_combination(entry.arch, requested)) {
+        plan.skipped.push_back({id, *why, entry.where});
+        continue;
+      }
+      std::vector<const config::KernelRecipe*> found;
+      for (const auto& k : project.kernels) {
+        if (k.arch != entry.arch) continue;
+        bool ok = true;
+        for (const auto& [axis, v] : requested) ok = ok && recipe_provides(k, axis, v);
+        if (ok) found.push_back(&k);
+      }
+      if (found.empty()) {
+        plan.skipped.push_back({id, "no kernel recipe in kernels/ provides " +
+                                        describe(entry.arch, requested), entry.where});
+        continue;
+      }
+      if (found.size() > 1) {
+        std::string names;
+        for (const auto* k : found) names += (names.empty() ? "" : ", ") + k->id;
+        throw util::InputError(entry.where.file, entry.where.line, entry.where.col,
+                               "cell " + id + " matches several kernel recipes (" + names +
+                                   "); set release or source to choose one");
+      }
+      ++runnable;
+      if (!ids.insert(id).second)
+        throw util::InputError(entry.where.file, entry.where.line, entry.where.col,
+                               "cell " + id + " is defined twice in the matrix");
+      if (!matches_any(filters.cell_patterns, id)) continue;
+      Cell c;
+      c.id = id;
+      c.arch = entry.arch;
+      c.kernel = found.front();
+      c.axes = effective_axes(entry.arch, requested, *c.kernel);
+      c.memory_mib = entry.memory_mib ? entry.memory_mib : project.matrix.memory_mib;
+      c.cpus = entry.cpus ? entry.cpus : project.matrix.cpus;
+      c.scenarios = plan_scenarios(project, c, filters);
+      plan.cells.push_back(std::move(c));
+    }
+    if (runnable == 0)
+      throw util::InputError(entry.where.file, entry.where.line, entry.where.col,
+                             "this entry yields no runnable cell: " +
+                                 (plan.skipped.empty() ? std::string("?") : plan.skipped.back().reason));
+  }
+  std::sort(plan.cells.begin(), plan.cells.end(),
+            [](const Cell& a, const Cell& b) { return a.id < b.id; });
+  if (plan.cells.empty())
+    throw util::InputError(project.matrix.file.string(), 0, 0,
+                           "no cell matches the --cell filter");
+  for (const auto& name : filters.scenarios)
+    if (std::none_of(project.scenarios.begin(), project.scenarios.end(),
+                     [&](const auto& s) { return s.name == name; }))
+      throw util::InputError(project.matrix.file.string(), 0, 0,
+                             "--scenario " + name + ": no such scenario in this matrix");
+  return plan;
+}
+
+}  // namespace archmatrix::plan
