@@ -1,0 +1,116 @@
+/* archmatrix guest agent: declarations shared by its files.
+ *
+ * The agent is /init (PID 1) of every Linux guest. It speaks the protocol of
+ * docs/protocol.md; that document, not this code, is the contract with the
+ * runner's console parser. */
+#ifndef ARCHMATRIX_AGENT_H
+#define ARCHMATRIX_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define AGENT_VERSION "archmatrix-agent 1.0"
+#define PROTOCOL_VERSION "1"
+
+/* The architecture this agent was compiled for, named as the runner names it. */
+#if defined(__aarch64__)
+#define AGENT_ARCH "aarch64"
+#elif defined(__arm__)
+#define AGENT_ARCH "armhf"
+#elif defined(__x86_64__)
+#define AGENT_ARCH "x86_64"
+#else
+#error "archmatrix-agent: unknown target architecture"
+#endif
+
+/* Protocol limits (docs/protocol.md). */
+#define NONCE_LEN 16
+#define OUTPUT_KEEP (64 * 1024)   /* bytes of stdout/stderr kept per stream */
+#define BEAT_INTERVAL_MS 5000
+#define PART_CHARS 96             /* base64 characters per framed line */
+
+/* Our own bounds. */
+#define PLAN_MAX (256 * 1024)     /* bytes of /archmatrix/plan we accept */
+#define MAX_SCENARIOS 1024
+#define MAX_ARGS 128              /* per scenario, not counting argv[0] */
+#define DEFAULT_UID 65534
+
+#define PLAN_PATH "/archmatrix/plan"
+
+/* ---- frame.c: encoding and the console ---- */
+
+/* Standard base64 with '=' padding. `out` must hold 4 * ((n + 2) / 3) bytes;
+ * returns the number of characters written (no terminator). */
+size_t base64_encode(const void *in, size_t n, char *out);
+
+/* zlib-compatible CRC-32 (IEEE 802.3). Start with crc = 0. */
+uint32_t crc32_update(uint32_t crc, const void *data, size_t n);
+
+/* Where framed lines go, and the run's nonce (16 hex digits). */
+void frame_init(int console_fd, const char *nonce);
+int frame_console_fd(void);
+
+/* One message is built at a time in a static buffer: msg_begin, fields, msg_send.
+ * Keys are [a-z0-9_]+ constants. */
+void msg_begin(void);
+void msg_field(const char *key, const void *value, size_t len);
+void msg_str(const char *key, const char *value);
+void msg_uint(const char *key, unsigned long long value);
+void msg_hex(const char *key, unsigned long long value);
+/* Frames, checksums and writes the message (each line twice); SEQ += 1. */
+void msg_send(const char *kind);
+unsigned msg_count(const char *kind);
+
+/* A plain (unframed) diagnostic line on the console, for a human reading the
+ * log; the runner's parser ignores it. */
+void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- facts.c ---- */
+
+/* Probes the guest and sends the `facts` message. */
+void facts_send(void);
+
+/* ---- plan.c ---- */
+
+struct scenario {
+  const char *name;
+  unsigned long long timeout_ms;
+  unsigned long uid;
+  const char *path;
+  char *argv[MAX_ARGS + 2];  /* argv[0] = path, NULL-terminated */
+  const char *error;         /* non-NULL: the plan line was malformed */
+};
+
+struct plan {
+  char nonce[NONCE_LEN + 1];
+  size_t count;
+  struct scenario scenarios[MAX_SCENARIOS];
+  size_t dropped;            /* scenario lines beyond MAX_SCENARIOS */
+};
+
+/* Reads and parses the plan, then unlinks the file. Returns 0 on success,
+ * -1 with a reason in `err` when there is no usable nonce. */
+int plan_load(const char *path, struct plan *plan, char *err, size_t errlen);
+
+/* ---- run.c ---- */
+
+/* Set up once, before the first scenario: SIGCHLD is blocked and read
+ * through a signalfd, /dev/null is opened. */
+int run_init(void);
+
+/* Runs one scenario under supervision and sends `begin`, `beat`s and `result`. */
+void run_scenario(const struct scenario *s);
+
+/* Reaps any zombies (PID 1 inherits every orphan). */
+void reap_zombies(void);
+
+/* Kills every process but PID 1 and reaps them, waiting at most `wait_ms`. */
+void kill_all_others(int wait_ms);
+
+/* ---- small helpers (agent.c) ---- */
+
+unsigned long long monotonic_ms(void);
+/* Reads a small file into buf (NUL-terminated); returns bytes read or -1. */
+long read_small_file(const char *path, char *buf, size_t size);
+
+#endif
