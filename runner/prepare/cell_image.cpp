@@ -1,0 +1,47 @@
+#include "prepare/cell_image.h"
+
+#include <fmt/format.h>
+
+#include <random>
+
+#include "prepare/initramfs.h"
+
+namespace archmatrix::prepare {
+
+namespace {
+constexpr unsigned kNobody = 65534;
+}
+
+std::string guest_plan(const std::string& nonce, const std::vector<GuestScenario>& scenarios) {
+  std::string out = "nonce " + nonce + "\n";
+  for (const auto& s : scenarios) {
+    out += fmt::format("scenario {} {} {} /archmatrix/bin/{}", s.name, s.timeout_ms,
+                       s.privileged ? 0u : kNobody, s.name);
+    for (const auto& a : s.args) out += " " + a;
+    out += "\n";
+  }
+  return out;
+}
+
+std::string make_nonce() {
+  std::random_device rd;
+  const std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  return fmt::format("{:016x}", v);
+}
+
+std::filesystem::path write_cell_image(const plan::Cell& cell, const TargetBinaries& bins,
+                                       const std::vector<GuestScenario>& scenarios,
+                                       const std::string& nonce, const std::filesystem::path& dir) {
+  (void)cell;
+  InitramfsBuilder b;
+  for (const char* d : {"dev", "proc", "sys", "tmp", "archmatrix", "archmatrix/bin"}) b.add_directory(d);
+  b.add_char_device("dev/console", 5, 1, 0600);
+  b.add_file("init", bins.agent, 0755);
+  b.add_bytes("archmatrix/plan", guest_plan(nonce, scenarios), 0600);
+  for (const auto& s : scenarios) b.add_file("archmatrix/bin/" + s.name, bins.scenarios.at(s.name), 0755);
+  const auto out = dir / "initramfs.cpio";
+  b.write(out);
+  return out;
+}
+
+}  // namespace archmatrix::prepare

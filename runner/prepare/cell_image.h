@@ -1,0 +1,33 @@
+#pragma once
+// A cell's initramfs: the agent as /init, the guest plan with the cell's
+// nonce (docs/protocol.md), the scenario binaries, and /dev/console.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "plan/plan.h"
+#include "prepare/target_build.h"
+
+namespace archmatrix::prepare {
+
+struct GuestScenario {
+  std::string name;
+  long timeout_ms = 0;
+  bool privileged = false;
+  std::vector<std::string> args;
+};
+
+/// The text of /archmatrix/plan (pure).
+std::string guest_plan(const std::string& nonce, const std::vector<GuestScenario>& scenarios);
+
+/// 16 lower-case hex digits from the OS's random source.
+std::string make_nonce();
+
+/// Writes <dir>/initramfs.cpio for cell; returns its path. Scenarios that
+/// are UNSUPPORTED on the cell are left out (they do not run).
+std::filesystem::path write_cell_image(const plan::Cell& cell, const TargetBinaries& bins,
+                                       const std::vector<GuestScenario>& scenarios,
+                                       const std::string& nonce, const std::filesystem::path& dir);
+
+}  // namespace archmatrix::prepare
