@@ -1,0 +1,76 @@
+// archmatrix: boots QEMU guests across a matrix of architectures and kernel
+// settings, runs scenario programs in each, and reports what passed where.
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/report_commands.h"
+#include "util/error.h"
+
+using namespace archmatrix;
+
+namespace {
+
+void add_common(CLI::App* cmd, cli::CommonOptions& o) {
+  cmd->add_option("--matrix", o.matrix, "Matrix file (default: <root>/matrix.yaml)");
+  cmd->add_option("--root", o.root, "Project directory holding scenarios/, kernels/, images/")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--scenarios", o.scenario_dirs,
+                  "Another directory of scenarios laid out like scenarios/ (repeatable)")
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--cell", o.cells, "Only cells whose id matches this glob (repeatable)");
+  cmd->add_option("--scenario", o.scenarios, "Only this scenario (repeatable)");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"archmatrix: run scenario programs across a matrix of QEMU guests"};
+  app.set_version_flag("--version", ARCHMATRIX_VERSION);
+  app.require_subcommand(1);
+
+  cli::RunOptions run;
+  auto* run_cmd = app.add_subcommand("run", "Plan, prepare, boot every cell, run the scenarios, write reports");
+  add_common(run_cmd, run.common);
+  run_cmd->add_option("-j,--jobs", run.jobs, "Cells booted at once (default: number of CPUs)")
+      ->check(CLI::Range(1, 256));
+  run_cmd->add_option("-o,--out", run.out, "Directory for reports and console logs")->capture_default_str();
+  run_cmd->add_flag("--refresh-kernels", run.refresh_kernels,
+                    "Resolve Debian kernel packages again instead of reusing the recorded versions");
+  run_cmd->add_option("--qemu-dir", run.qemu_dir, "Directory holding the qemu-system-* programs to use")
+      ->group("");
+
+  cli::CommonOptions list;
+  auto* list_cmd = app.add_subcommand("list", "Show the planned cells and scenarios without booting anything");
+  add_common(list_cmd, list);
+
+  int report_status = -1;  // set only when diff or merge ran
+  cli::add_report_commands(app, report_status);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : util::kExitBadInput;
+  }
+  if (report_status >= 0) return report_status;
+
+  try {
+    for (auto* o : {&run.common, &list}) {
+      if (o->root.empty()) o->root = ARCHMATRIX_SOURCE_ROOT;
+      if (o->matrix.empty()) o->matrix = o->root / "matrix.yaml";
+    }
+    if (run.jobs == 0) run.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (*run_cmd) return cli::run_run(run);
+    return cli::run_list(list);
+  } catch (const util::Error& e) {
+    std::cerr << "archmatrix: " << e.what() << "\n";
+    return e.exit_status();
+  } catch (const std::exception& e) {
+    std::cerr << "archmatrix: internal error: " << e.what() << "\n";
+    return util::kExitHostError;
+  }
+}

@@ -1,0 +1,262 @@
+// `archmatrix run`: plan -> prepare (kernels, guest binaries, images) -> exec
+// -> verdict -> report. The only place that wires real implementations together.
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "cli/commands.h"
+#include "cli/project_loading.h"
+#include "exec/qemu_command.h"
+#include "exec/supervisor.h"
+#include "prepare/cell_image.h"
+#include "prepare/debian_kernel.h"
+#include "prepare/target_build.h"
+#include "report/attribution.h"
+#include "report/console_report.h"
+#include "report/write_reports.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace archmatrix::cli {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+class Progress {
+ public:
+  Progress() : t0_(Clock::now()) {}
+  void operator()(std::string_view msg) const {
+    const double t = std::chrono::duration<double>(Clock::now() - t0_).count();
+    std::cerr << fmt::format("[{:7.1f}s] {}\n", t, msg);
+  }
+  double elapsed() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
+
+ private:
+  Clock::time_point t0_;
+};
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::chrono::milliseconds scaled(double seconds, double scale) {
+  return std::chrono::milliseconds(static_cast<long long>(seconds * scale * 1000));
+}
+
+struct Prepared {
+  std::map<std::string, prepare::KernelArtifact> kernels;  // by recipe id
+  std::map<std::string, std::string> kernel_errors;
+  std::map<util::Arch, prepare::TargetBinaries> binaries;
+  std::map<util::Arch, std::string> binary_errors;
+};
+
+Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, const Progress& progress) {
+  Prepared p;
+  const fs::path cache = util::cache_root();
+  prepare::DebianKernelFetcher fetcher(cache, [&](std::string_view m) { progress(m); });
+  std::map<std::string, const config::KernelRecipe*> recipes;
+  std::map<util::Arch, std::vector<const config::ScenarioSpec*>> per_arch;
+  for (const auto& c : lp.plan.cells) {
+    recipes[c.kernel->id] = c.kernel;
+    auto& list = per_arch[c.arch];
+    for (const auto& s : c.scenarios)
+      if (!s.unsupported && std::find(list.begin(), list.end(), s.spec) == list.end()) list.push_back(s.spec);
+  }
+  // A kernel or build that fails turns its cells into ERROR results; the
+  // other cells still run, so one bad download loses nobody else's results.
+  for (const auto& [id, k] : recipes) {
+    try {
+      p.kernels[id] = fetcher.fetch({k->suite, std::string(util::arch_info(k->arch).deb_arch), k->package},
+                                    o.refresh_kernels);
+    } catch (const std::exception& e) {
+      p.kernel_errors[id] = std::string("kernel ") + id + ": " + e.what();
+      progress(p.kernel_errors[id]);
+    }
+  }
+  prepare::TargetBuilder builder(o.common.root, cache, [&](std::string_view m) { progress(m); });
+  for (auto& [arch, list] : per_arch) {
+    std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->name < b->name; });
+    try {
+      p.binaries[arch] = builder.build(arch, list);
+    } catch (const std::exception& e) {
+      p.binary_errors[arch] = e.what();
+      progress(e.what());
+    }
+  }
+  return p;
+}
+
+report::KernelInfo kernel_info(const config::KernelRecipe& k, const prepare::KernelArtifact* a) {
+  report::KernelInfo i;
+  i.recipe = k.id;
+  i.source = k.source == config::KernelSource::debian ? "debian" : "built";
+  i.suite = k.suite;
+  if (a) {
+    i.package = a->package;
+    i.version = a->version;
+    i.release = a->release;
+    i.sha256 = a->sha256;
+    i.cache_key = a->cache_key;
+    i.image = a->image.string();
+  }
+  return i;
+}
+
+report::CellSummary summarize(const plan::Cell& cell, const verdict::CellRun& run,
+                              const verdict::CellVerdict& v) {
+  report::CellSummary c;
+  c.id = cell.id;
+  c.arch = std::string(util::arch_info(cell.arch).name);
+  c.axes = cell.axes;
+  c.memory_mib = cell.memory_mib;
+  c.cpus = cell.cpus;
+  c.console_log = "cells/" + cell.id + "/console.log";
+  static const char* kEnds[] = {"completed", "boot_timeout", "no_output_timeout", "overall_timeout",
+                                "crashed", "qemu_exited", "start_failed", "interrupted", "not_run", "host_error"};
+  c.end = kEnds[static_cast<int>(run.end)];
+  c.end_detail = run.end_detail;
+  c.boot_seconds = run.boot_seconds;
+  c.wall_seconds = run.wall_seconds;
+  if (run.facts) c.facts = *run.facts;
+  c.fact_mismatches = v.fact_mismatches;
+  c.crash_title = run.crash_title;
+  c.crash_text = run.crash_text;
+  c.protocol_anomalies = run.protocol_anomalies;
+  for (const auto& ps : cell.scenarios) {
+    report::ScenarioRow row;
+    row.scenario = ps.spec->name;
+    for (const auto& sr : run.scenarios)
+      if (sr.name == row.scenario) {
+        row.status = sr.status;
+        row.value = sr.value;
+        row.duration_ms = sr.duration_ms;
+        row.stdout_text = sr.stdout_text;
+        row.stderr_text = sr.stderr_text;
+        row.stdout_dropped = sr.stdout_dropped;
+        row.stderr_dropped = sr.stderr_dropped;
+      }
+    std::vector<verdict::Code> codes;
+    for (const auto& r : v.results)
+      if (r.scenario == row.scenario) {
+        row.results.push_back({r.check, r.code, r.message, r.detail});
+        codes.push_back(r.code);
+      }
+    row.code = report::worst(codes);
+    c.scenarios.push_back(std::move(row));
+  }
+  return c;
+}
+
+}  // namespace
+
+int run_run(const RunOptions& o) {
+  Progress progress;
+  const LoadedPlan lp = load_and_plan(o.common);
+  progress(fmt::format("{} cells planned, {} not planned; {} scenarios", lp.plan.cells.size(),
+                       lp.plan.skipped.size(), lp.project.scenarios.size()));
+  for (const auto& k : lp.plan.skipped) progress(fmt::format("not planned: {}: {}", k.id, k.reason));
+
+  const fs::path out = fs::absolute(o.out);
+  fs::create_directories(out / "cells");
+  const std::string started = utc_now();
+  Prepared prep = prepare_all(lp, o, progress);
+
+  const auto& t = lp.project.matrix.timeouts;
+  std::vector<exec::CellJob> jobs;
+  std::vector<std::size_t> job_cell;  // job index -> cell index
+  std::vector<verdict::CellRun> runs(lp.plan.cells.size());
+  std::vector<std::vector<std::string>> argvs(lp.plan.cells.size());
+  for (std::size_t i = 0; i < lp.plan.cells.size(); ++i) {
+    const auto& cell = lp.plan.cells[i];
+    const fs::path dir = out / "cells" / cell.id;
+    fs::create_directories(dir);
+    std::string host_error;
+    if (auto it = prep.kernel_errors.find(cell.kernel->id); it != prep.kernel_errors.end()) host_error = it->second;
+    if (auto it = prep.binary_errors.find(cell.arch); it != prep.binary_errors.end()) host_error = it->second;
+    std::vector<prepare::GuestScenario> guest;
+    double scenario_seconds = 0;
+    for (const auto& s : cell.scenarios) {
+      if (s.unsupported) continue;
+      guest.push_back({s.spec->name, static_cast<long>(scaled(s.spec->timeout_s, t.tcg_scale).count()),
+                       s.spec->privileged, s.spec->args});
+      scenario_seconds += s.spec->timeout_s;
+    }
+    exec::CellJob job;
+    job.id = cell.id;
+    job.nonce = prepare::make_nonce();
+    for (const auto& g : guest) job.scenario_names.push_back(g.name);
+    job.console_log = dir / "console.log";
+    job.boot_timeout = scaled(t.boot_s, t.tcg_scale);
+    job.no_output_timeout = scaled(t.no_output_s, t.tcg_scale);
+    job.overall_timeout = scaled(t.boot_s + scenario_seconds + t.margin_s, t.tcg_scale);
+    if (host_error.empty()) {
+      try {
+        const auto initrd = prepare::write_cell_image(cell, prep.binaries.at(cell.arch), guest, job.nonce, dir);
+        job.argv = exec::qemu_argv(cell, {prep.kernels.at(cell.kernel->id).image, initrd, o.qemu_dir});
+      } catch (const std::exception& e) {
+        host_error = e.what();
+      }
+    }
+    if (!host_error.empty()) {
+      runs[i].end = verdict::CellEnd::host_error;
+      runs[i].end_detail = host_error;
+      continue;
+    }
+    argvs[i] = job.argv;
+    jobs.push_back(std::move(job));
+    job_cell.push_back(i);
+  }
+
+  exec::Supervisor sup(o.jobs, [&](const exec::CellEvent& e) {
+    switch (e.kind) {
+      case exec::CellEvent::started: progress(fmt::format("{}: booting", e.cell_id)); break;
+      case exec::CellEvent::booted: progress(fmt::format("{}: agent up after {:.1f} s", e.cell_id, e.elapsed_s)); break;
+      case exec::CellEvent::scenario_started: progress(fmt::format("{}: running {}", e.cell_id, e.scenario)); break;
+      case exec::CellEvent::scenario_finished: break;
+      case exec::CellEvent::finished: progress(fmt::format("{}: done after {:.1f} s", e.cell_id, e.elapsed_s)); break;
+    }
+  });
+  progress(fmt::format("booting {} cells, {} at a time", jobs.size(), o.jobs));
+  auto job_runs = sup.run(jobs);
+  for (std::size_t j = 0; j < job_runs.size(); ++j) runs[job_cell[j]] = std::move(job_runs[j]);
+
+  report::RunSummary summary;
+  summary.archmatrix_version = ARCHMATRIX_VERSION;
+  summary.matrix = o.common.matrix.string();
+  summary.started = started;
+  summary.interrupted = sup.interrupted();
+  for (std::size_t i = 0; i < lp.plan.cells.size(); ++i) {
+    const auto& cell = lp.plan.cells[i];
+    const auto v = verdict::judge(cell, runs[i]);
+    auto c = summarize(cell, runs[i], v);
+    auto it = prep.kernels.find(cell.kernel->id);
+    c.kernel = kernel_info(*cell.kernel, it == prep.kernels.end() ? nullptr : &it->second);
+    c.qemu_argv = argvs[i];
+    summary.cells.push_back(std::move(c));
+  }
+  for (const auto& k : lp.plan.skipped)
+    summary.skipped.push_back({k.id, k.reason, k.where.file + ":" + std::to_string(k.where.line)});
+  summary.wall_seconds = progress.elapsed();
+
+  report::write_all_reports(summary, out);
+  std::cout << report::console_summary(summary);
+  std::cout << report::attribution_text(summary);
+  std::cout << "reports: " << (out / "report.html").string() << " (and report.json, junit.xml, summary.md)\n";
+  if (summary.interrupted) return util::kExitInterrupted;
+  return report::failed(summary) ? util::kExitFailures : util::kExitOk;
+}
+
+}  // namespace archmatrix::cli

@@ -1,0 +1,86 @@
+#include "report/console_report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace archmatrix::report {
+
+namespace {
+
+std::string column_name(const std::string& scenario, const std::string& check) {
+  return check.empty() ? scenario : scenario + "/" + check;
+}
+
+// Guest text is untrusted: keep printable ASCII only on the terminal, so an
+// escape sequence a scenario printed cannot rewrite the user's screen.
+std::string printable(std::string_view s, std::size_t max = 200) {
+  std::string out;
+  for (char c : s) {
+    if (out.size() >= max) {
+      out += "...";
+      break;
+    }
+    out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string console_summary(const RunSummary& s) {
+  std::vector<std::string> columns;
+  std::set<std::string> seen;
+  for (const auto& c : s.cells)
+    for (const auto& sc : c.scenarios)
+      for (const auto& r : sc.results) {
+        auto name = column_name(sc.scenario, r.check);
+        if (seen.insert(name).second) columns.push_back(name);
+      }
+  std::sort(columns.begin(), columns.end());
+
+  std::size_t id_w = 4;
+  for (const auto& c : s.cells) id_w = std::max(id_w, c.id.size());
+  std::string out = fmt::format("{:<{}}  {:>6}", "cell", id_w, "boot");
+  for (std::size_t i = 0; i < columns.size(); ++i) out += fmt::format("  [{}]", i + 1);
+  out += "\n";
+  for (const auto& c : s.cells) {
+    out += fmt::format("{:<{}}  {:>6}", c.id, id_w,
+                       c.boot_seconds < 0 ? std::string("-") : fmt::format("{:.1f}s", c.boot_seconds));
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      std::string code = "-";
+      for (const auto& sc : c.scenarios)
+        for (const auto& r : sc.results)
+          if (column_name(sc.scenario, r.check) == columns[i]) code = std::string(verdict::code_name(r.code));
+      out += fmt::format("  {:<{}}", code, fmt::format("[{}]", i + 1).size());
+    }
+    out += "\n";
+  }
+  for (std::size_t i = 0; i < columns.size(); ++i) out += fmt::format("[{}] {}\n", i + 1, columns[i]);
+
+  std::string notes;
+  for (const auto& c : s.cells) {
+    for (const auto& m : c.fact_mismatches) notes += fmt::format("  {}: WRONG GUEST: {}\n", c.id, printable(m));
+    for (const auto& sc : c.scenarios)
+      for (const auto& r : sc.results) {
+        if (r.code == verdict::Code::PASS) continue;
+        notes += fmt::format("  {} {}: {}: {}{}\n", verdict::code_name(r.code), c.id,
+                             column_name(sc.scenario, r.check), printable(r.message),
+                             r.detail.empty() ? "" : " | " + printable(r.detail));
+      }
+  }
+  for (const auto& k : s.skipped) notes += fmt::format("  SKIPPED {}: {}\n", k.id, printable(k.reason));
+  if (!notes.empty()) out += "\n" + notes;
+
+  std::string tally;
+  for (const auto& [code, n] : totals(s)) tally += fmt::format("{}{} {}", tally.empty() ? "" : ", ", n, verdict::code_name(code));
+  int failures = 0;
+  for (const auto& [code, n] : totals(s))
+    if (verdict::is_failure(code)) failures += n;
+  out += fmt::format("\n{} cells, {}; {} failure{}{}\n", s.cells.size(), tally.empty() ? "no results" : tally,
+                     failures, failures == 1 ? "" : "s", s.interrupted ? " (run interrupted)" : "");
+  return out;
+}
+
+}  // namespace archmatrix::report

@@ -1,0 +1,82 @@
+#include "report/json_report.h"
+
+namespace archmatrix::report {
+
+using nlohmann::json;
+
+namespace {
+
+json result_json(const ResultRow& r) {
+  return {{"check", r.check},
+          {"code", std::string(verdict::code_name(r.code))},
+          {"message", r.message},
+          {"detail", r.detail}};
+}
+
+json scenario_json(const ScenarioRow& s) {
+  json results = json::array();
+  for (const auto& r : s.results) results.push_back(result_json(r));
+  return {{"scenario", s.scenario},
+          {"code", std::string(verdict::code_name(s.code))},
+          {"status", s.status},
+          {"value", s.value},
+          {"duration_ms", s.duration_ms},
+          {"stdout", s.stdout_text},
+          {"stderr", s.stderr_text},
+          {"stdout_dropped", s.stdout_dropped},
+          {"stderr_dropped", s.stderr_dropped},
+          {"results", results}};
+}
+
+json cell_json(const CellSummary& c) {
+  json scenarios = json::array();
+  for (const auto& s : c.scenarios) scenarios.push_back(scenario_json(s));
+  const auto& k = c.kernel;
+  return {{"id", c.id},
+          {"arch", c.arch},
+          {"axes", c.axes},
+          {"kernel",
+           {{"recipe", k.recipe}, {"source", k.source}, {"suite", k.suite}, {"package", k.package},
+            {"version", k.version}, {"release", k.release}, {"sha256", k.sha256},
+            {"cache_key", k.cache_key}, {"image", k.image}}},
+          {"memory_mib", c.memory_mib},
+          {"cpus", c.cpus},
+          {"qemu_argv", c.qemu_argv},
+          {"console_log", c.console_log},
+          {"end", c.end},
+          {"end_detail", c.end_detail},
+          {"boot_seconds", c.boot_seconds},
+          {"wall_seconds", c.wall_seconds},
+          {"facts", c.facts},
+          {"fact_mismatches", c.fact_mismatches},
+          {"crash", {{"title", c.crash_title}, {"text", c.crash_text}}},
+          {"protocol_anomalies", c.protocol_anomalies},
+          {"scenarios", scenarios}};
+}
+
+}  // namespace
+
+json to_json(const RunSummary& s) {
+  json cells = json::array();
+  for (const auto& c : s.cells) cells.push_back(cell_json(c));
+  json skipped = json::array();
+  for (const auto& k : s.skipped) skipped.push_back({{"id", k.id}, {"reason", k.reason}, {"where", k.where}});
+  json tot = json::object();
+  for (const auto& [code, n] : totals(s)) tot[std::string(verdict::code_name(code))] = n;
+  return {{"schema", RunSummary::kSchema},
+          {"archmatrix", s.archmatrix_version},
+          {"matrix", s.matrix},
+          {"started", s.started},
+          {"wall_seconds", s.wall_seconds},
+          {"interrupted", s.interrupted},
+          {"failed", failed(s)},
+          {"totals", tot},
+          {"cells", cells},
+          {"skipped", skipped}};
+}
+
+std::string to_json_text(const RunSummary& s) {
+  return to_json(s).dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace archmatrix::report

@@ -1,0 +1,38 @@
+#include "report/summary.h"
+
+#include <array>
+
+namespace archmatrix::report {
+
+namespace {
+// Most severe first: what needs a human soonest.
+constexpr std::array<verdict::Code, 9> kSeverity{
+    verdict::Code::ERROR,  verdict::Code::CRASH, verdict::Code::TIMEOUT,
+    verdict::Code::XPASS,  verdict::Code::FAIL,  verdict::Code::NOTRUN,
+    verdict::Code::XFAIL,  verdict::Code::PASS,  verdict::Code::UNSUPPORTED,
+};
+}  // namespace
+
+verdict::Code worst(const std::vector<verdict::Code>& codes) {
+  for (auto c : kSeverity)
+    for (auto have : codes)
+      if (have == c) return c;
+  return verdict::Code::ERROR;  // no result at all is itself an error
+}
+
+std::map<verdict::Code, int> totals(const RunSummary& s) {
+  std::map<verdict::Code, int> t;
+  for (const auto& c : s.cells)
+    for (const auto& sc : c.scenarios)
+      for (const auto& r : sc.results) ++t[r.code];
+  return t;
+}
+
+bool failed(const RunSummary& s) {
+  if (s.interrupted) return true;
+  for (const auto& [code, n] : totals(s))
+    if (n > 0 && verdict::is_failure(code)) return true;
+  return false;
+}
+
+}  // namespace archmatrix::report
