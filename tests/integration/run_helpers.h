@@ -1,0 +1,94 @@
+#pragma once
+// Test helpers: run the real archmatrix binary and read what it wrote.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace archmatrix::testing {
+
+namespace fs = std::filesystem;
+
+struct Outcome {
+  int exit_code = -1;
+  std::string log;  ///< stdout and stderr
+};
+
+/// A fresh directory under the build tree's temp area, removed at exit of the test.
+inline fs::path scratch(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("archmatrix-it-" + std::to_string(::getpid())) / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+/// Starts archmatrix with args, output to log_file; returns its pid.
+inline pid_t spawn(const std::vector<std::string>& args, const fs::path& log_file) {
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    std::string bin = ARCHMATRIX_BIN;
+    argv.push_back(bin.data());
+    std::vector<std::string> copy = args;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    FILE* f = std::fopen(log_file.c_str(), "w");
+    if (f) {
+      ::dup2(fileno(f), 1);
+      ::dup2(fileno(f), 2);
+    }
+    ::execv(bin.c_str(), argv.data());
+    ::_exit(127);
+  }
+  return pid;
+}
+
+inline std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline int wait_exit(pid_t pid) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+inline Outcome run_archmatrix(const std::vector<std::string>& args, const fs::path& log_file) {
+  Outcome o;
+  o.exit_code = wait_exit(spawn(args, log_file));
+  o.log = slurp(log_file);
+  return o;
+}
+
+inline nlohmann::json read_report(const fs::path& out) {
+  return nlohmann::json::parse(slurp(out / "report.json"));
+}
+
+/// QEMU processes whose command line mentions `marker` (e.g. an output dir).
+inline int qemu_processes_mentioning(const std::string& marker) {
+  int n = 0;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmd = slurp(e.path() / "cmdline");
+    for (auto& c : cmd)
+      if (c == '\0') c = ' ';
+    if (cmd.find("qemu-system-") != std::string::npos && cmd.find(marker) != std::string::npos) ++n;
+  }
+  return n;
+}
+
+}  // namespace archmatrix::testing

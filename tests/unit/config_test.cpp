@@ -1,0 +1,151 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/model.h"
+#include "config/project.h"
+
+namespace archmatrix::config {
+namespace {
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const util::InputError& e) {
+    EXPECT_EQ(e.exit_status(), util::kExitBadInput);
+    return e.what();
+  }
+  return "(no error)";
+}
+
+Matrix matrix(const std::string& text) { return load_matrix(YamlReader::load_string(text, "m.yaml")); }
+
+TEST(ConfigMatrix, SyntaxErrorNamesFileLineAndColumn) {
+  const auto e = error_of([] { matrix("cells:\n  - arch: x86_64\n   bad: [\n"); });
+  EXPECT_EQ(e.rfind("m.yaml:", 0), 0u) << e;
+  EXPECT_NE(e.find("invalid YAML"), std::string::npos) << e;
+}
+
+TEST(ConfigMatrix, UnknownKeyIsLocatedAndListsWhatIsExpected) {
+  const auto e = error_of([] { matrix("cells:\n  - arch: x86_64\n    pagesize: 4K\n"); });
+  EXPECT_EQ(e.rfind("m.yaml:3:5: unknown key 'pagesize' in a cell entry; expected one of: arch, page_size", 0), 0u)
+      << e;
+}
+
+TEST(ConfigMatrix, UnknownAxisValueSaysWhatTheAxisAccepts) {
+  const auto e = error_of([] { matrix("cells:\n  - arch: aarch64\n    page_size: [4K, 32K]\n"); });
+  EXPECT_NE(e.find("m.yaml:3:16"), std::string::npos) << e;
+  EXPECT_NE(e.find("'32K' is not a value of axis page_size; expected 4K, 16K or 64K"), std::string::npos) << e;
+}
+
+TEST(ConfigMatrix, UnknownArch) {
+  const auto e = error_of([] { matrix("cells:\n  - arch: riscv64\n"); });
+  EXPECT_NE(e.find("m.yaml:2:11: unknown arch 'riscv64'; expected aarch64, armhf or x86_64"), std::string::npos) << e;
+}
+
+TEST(ConfigMatrix, ParsesAxesDefaultsAndTimeouts) {
+  auto m = matrix(
+      "defaults: {memory: 512, cpus: 2}\n"
+      "timeouts: {boot: 30, tcg_scale: 2.5}\n"
+      "scenarios: [a, b]\n"
+      "cells:\n"
+      "  - arch: aarch64\n    page_size: [4K, 16k]\n    va_bits: 48\n    memory: 2048\n");
+  EXPECT_EQ(m.memory_mib, 512);
+  EXPECT_EQ(m.cpus, 2);
+  EXPECT_EQ(m.timeouts.boot_s, 30);
+  EXPECT_DOUBLE_EQ(m.timeouts.tcg_scale, 2.5);
+  EXPECT_EQ(m.scenarios, (std::vector<std::string>{"a", "b"}));
+  ASSERT_EQ(m.entries.size(), 1u);
+  EXPECT_EQ(m.entries[0].axes.at("page_size"), (std::vector<std::string>{"4096", "16384"}));
+  EXPECT_EQ(m.entries[0].axes.at("va_bits"), (std::vector<std::string>{"48"}));
+  EXPECT_EQ(m.entries[0].memory_mib, 2048);
+}
+
+TEST(ConfigMatrix, NumberOutOfRange) {
+  const auto e = error_of([] { matrix("defaults: {memory: lots}\ncells:\n  - arch: x86_64\n"); });
+  EXPECT_NE(e.find("expected a whole number from 128 to 16384 for 'memory', found 'lots'"), std::string::npos) << e;
+}
+
+class ScenarioFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("am-config-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_ / "demo");
+    std::ofstream(dir_ / "demo" / "main.c") << "int main(void){return 0;}\n";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  ScenarioSpec load(const std::string& text) {
+    return load_scenario(YamlReader::load_string(text, "demo/scenario.yaml"), dir_ / "demo");
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(ScenarioFiles, LoadsChecksAndExpectations) {
+  auto s = load(
+      "name: demo\nsummary: s\nbuild: {sources: [main.c]}\nrun: {timeout: 5}\n"
+      "checks:\n  a:\n    summary: first\n  b:\n    xfail:\n      - when: \"page_size > 4K && arch == aarch64\"\n"
+      "        reason: tmpfs blocks are pages\n        ref: seed 004\n");
+  EXPECT_EQ(s.timeout_s, 5);
+  EXPECT_EQ(s.link, Linkage::static_exe);
+  ASSERT_EQ(s.checks.size(), 2u);
+  EXPECT_EQ(s.checks[1].name, "b");
+  ASSERT_EQ(s.checks[1].xfail.size(), 1u);
+  EXPECT_EQ(s.checks[1].xfail[0].ref, "seed 004");
+}
+
+TEST_F(ScenarioFiles, BadPredicateIsLocatedInsideTheExpression) {
+  const auto e = error_of([&] {
+    load("name: demo\nsummary: s\nbuild: {sources: [main.c]}\nxfail:\n  - when: \"page_size >\"\n    reason: r\n");
+  });
+  // "page_size >" ends too soon: column 12 of the predicate, which starts at column 12 of line 5 (after the quote).
+  EXPECT_EQ(e.rfind("demo/scenario.yaml:5:23: in predicate 'page_size >'", 0), 0u) << e;
+  EXPECT_NE(e.find("in predicate 'page_size >'"), std::string::npos) << e;
+}
+
+TEST_F(ScenarioFiles, UnknownNameInPredicate) {
+  const auto e = error_of([&] {
+    load("name: demo\nsummary: s\nbuild: {sources: [main.c]}\nxfail:\n  - when: \"pagesize > 4K\"\n    reason: r\n");
+  });
+  EXPECT_NE(e.find("unknown name 'pagesize'"), std::string::npos) << e;
+}
+
+TEST_F(ScenarioFiles, MissingSourceAndWrongName) {
+  EXPECT_NE(error_of([&] { load("name: demo\nsummary: s\nbuild: {sources: [nope.c]}\n"); })
+                .find("source file 'nope.c' does not exist"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { load("name: other\nsummary: s\nbuild: {sources: [main.c]}\n"); })
+                .find("must equal its directory name 'demo'"),
+            std::string::npos);
+}
+
+TEST(ConfigKernel, RecipeProvidesCanonicalAxes) {
+  auto k = load_kernel_recipe(
+      YamlReader::load_string("arch: aarch64\nsource: debian\ndebian: {suite: trixie, package: linux-image-arm64-16k}\n"
+                              "provides: {release: '6.12', page_size: 16K, va_bits: 52, va_bits_default: 47}\n",
+                              "k.yaml"),
+      "k");
+  EXPECT_EQ(k.provides.at("page_size"), std::vector<std::string>{"16384"});
+  EXPECT_EQ(k.provides.at("source"), std::vector<std::string>{"debian"});
+  EXPECT_EQ(k.va_bits_default, "47");
+}
+
+TEST(ConfigKernel, UnknownSuite) {
+  const auto e = error_of([] {
+    load_kernel_recipe(YamlReader::load_string("arch: x86_64\nsource: debian\ndebian: {suite: buster, package: p}\n"
+                                               "provides: {release: '4.19'}\n",
+                                               "k.yaml"),
+                       "k");
+  });
+  EXPECT_NE(e.find("expected suite bookworm, trixie or sid, found 'buster'"), std::string::npos) << e;
+}
+
+TEST(ConfigProject, TheRepositorysOwnFilesLoad) {
+  const std::filesystem::path root = ARCHMATRIX_SOURCE_ROOT;
+  auto p = load_project(root / "matrix.yaml", {root / "scenarios"}, root / "kernels");
+  EXPECT_FALSE(p.scenarios.empty());
+  EXPECT_FALSE(p.kernels.empty());
+}
+
+}  // namespace
+}  // namespace archmatrix::config

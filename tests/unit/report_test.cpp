@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include "report/console_report.h"
+#include "report/json_report.h"
+
+namespace archmatrix::report {
+namespace {
+
+RunSummary sample() {
+  RunSummary s;
+  s.archmatrix_version = "0.1.0";
+  s.matrix = "matrix.yaml";
+  s.started = "2026-11-22T10:00:00Z";
+  CellSummary c;
+  c.id = "aarch64-16k-6.12";
+  c.arch = "aarch64";
+  c.axes = {{"page_size", "16384"}};
+  c.facts = {{"page_size", "16384"}, {"va_bits", "52"}};
+  c.qemu_argv = {"qemu-system-aarch64", "-M", "virt"};
+  c.console_log = "cells/aarch64-16k-6.12/console.log";
+  c.end = "completed";
+  c.boot_seconds = 2.5;
+  ScenarioRow sc;
+  sc.scenario = "sparse-tmpfs";
+  sc.status = "exit";
+  sc.value = "1";
+  sc.stdout_text = std::string("bad utf8 \xff\xfe <script>alert(1)</script> \x1b[31m");
+  sc.results = {{"st-blksize", verdict::Code::PASS, "passed", ""},
+                {"hardcoded-4096", verdict::Code::XFAIL, "expected failure", "allocated 16384"}};
+  sc.code = worst({verdict::Code::PASS, verdict::Code::XFAIL});
+  c.scenarios.push_back(sc);
+  s.cells.push_back(c);
+  s.skipped.push_back({"aarch64-4k-va47", "cannot exist", "matrix.yaml:3"});
+  return s;
+}
+
+TEST(Report, WorstPicksTheMostSevere) {
+  EXPECT_EQ(worst({verdict::Code::PASS, verdict::Code::XFAIL}), verdict::Code::XFAIL);
+  EXPECT_EQ(worst({verdict::Code::XFAIL, verdict::Code::FAIL, verdict::Code::CRASH}), verdict::Code::CRASH);
+  EXPECT_EQ(worst({}), verdict::Code::ERROR);
+}
+
+TEST(Report, JsonCarriesSchemaFactsArgvAndCodes) {
+  auto j = nlohmann::json::parse(to_json_text(sample()));
+  EXPECT_EQ(j["schema"], 1);
+  EXPECT_EQ(j["failed"], false);
+  const auto& c = j["cells"][0];
+  EXPECT_EQ(c["id"], "aarch64-16k-6.12");
+  EXPECT_EQ(c["facts"]["page_size"], "16384");
+  EXPECT_EQ(c["qemu_argv"][0], "qemu-system-aarch64");
+  EXPECT_EQ(c["scenarios"][0]["scenario"], "sparse-tmpfs");
+  EXPECT_EQ(c["scenarios"][0]["code"], "XFAIL");
+  EXPECT_EQ(c["scenarios"][0]["results"][1]["code"], "XFAIL");
+  EXPECT_EQ(j["totals"]["PASS"], 1);
+  EXPECT_EQ(j["skipped"][0]["id"], "aarch64-4k-va47");
+  // Invalid UTF-8 from a guest is replaced, never allowed to break the document.
+  EXPECT_NE(c["scenarios"][0]["stdout"].get<std::string>().find("\xEF\xBF\xBD"), std::string::npos);
+}
+
+TEST(Report, JsonIsDeterministic) { EXPECT_EQ(to_json_text(sample()), to_json_text(sample())); }
+
+TEST(Report, FailureDrivesTheExitStatus) {
+  auto s = sample();
+  EXPECT_FALSE(failed(s));
+  s.cells[0].scenarios[0].results[0].code = verdict::Code::FAIL;
+  EXPECT_TRUE(failed(s));
+  s = sample();
+  s.interrupted = true;
+  EXPECT_TRUE(failed(s));
+}
+
+TEST(Report, ConsoleSummaryIsATableWithReasonsAndNoEscapes) {
+  auto s = sample();
+  s.cells[0].scenarios[0].results[1].detail = "\x1b]0;pwned\x07 allocated";
+  const auto text = console_summary(s);
+  EXPECT_NE(text.find("aarch64-16k-6.12"), std::string::npos);
+  EXPECT_NE(text.find("[1] sparse-tmpfs/hardcoded-4096"), std::string::npos);
+  EXPECT_NE(text.find("XFAIL aarch64-16k-6.12: sparse-tmpfs/hardcoded-4096"), std::string::npos);
+  EXPECT_NE(text.find("SKIPPED aarch64-4k-va47"), std::string::npos);
+  EXPECT_NE(text.find("1 cells, 1 PASS, 1 XFAIL; 0 failures"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace archmatrix::report

@@ -1,0 +1,196 @@
+// The supervisor against a fake qemu-system-* (tests/fake_qemu) that boots,
+// hangs, panics, floods, dies or ignores signals on request: every fault ends
+// in the right CellEnd, nothing is invented, and no process is left behind.
+
+#include "exec/supervisor.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+namespace archmatrix::exec {
+namespace {
+
+namespace fs = std::filesystem;
+using verdict::CellEnd;
+using namespace std::chrono_literals;
+
+const std::string kNonce = "0123456789abcdef";
+
+class SupervisorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("am-sup-" + std::to_string(::getpid()) + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / "plan") << "nonce " << kNonce << "\nscenario alpha 1000 65534 /x\nscenario beta 1000 65534 /y\n";
+  }
+  void TearDown() override {
+    EXPECT_EQ(processes_mentioning(dir_.string()), 0) << "a fake QEMU outlived the test";
+    ::unsetenv("FAKE_QEMU_MODE");
+    fs::remove_all(dir_);
+  }
+
+  CellJob job(const std::string& id) {
+    CellJob j;
+    j.id = id;
+    j.argv = {FAKE_QEMU, "-initrd", (dir_ / "plan").string(), "-name", dir_.string()};
+    j.nonce = kNonce;
+    j.scenario_names = {"alpha", "beta"};
+    j.console_log = dir_ / (id + ".log");
+    j.boot_timeout = 2s;
+    j.no_output_timeout = 2s;
+    j.overall_timeout = 5s;
+    j.crash_grace = 500ms;
+    return j;
+  }
+
+  std::vector<verdict::CellRun> run(const std::string& mode, std::vector<CellJob> jobs, int parallel = 2) {
+    ::setenv("FAKE_QEMU_MODE", mode.c_str(), 1);
+    Supervisor s(parallel, nullptr);
+    return s.run(jobs);
+  }
+
+  static int processes_mentioning(const std::string& marker) {
+    int n = 0;
+    for (const auto& e : fs::directory_iterator("/proc")) {
+      const std::string name = e.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream in(e.path() / "cmdline");
+      std::string cmd((std::istreambuf_iterator<char>(in)), {});
+      if (cmd.find(marker) != std::string::npos && cmd.find("fake") != std::string::npos) ++n;
+    }
+    return n;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(SupervisorTest, NormalBootReportsFactsAndEveryScenario) {
+  auto runs = run("ok", {job("a")});
+  ASSERT_EQ(runs.size(), 1u);
+  const auto& r = runs[0];
+  EXPECT_EQ(r.end, CellEnd::completed) << r.end_detail;
+  ASSERT_TRUE(r.facts);
+  EXPECT_EQ(r.facts->at("page_size"), "4096");
+  ASSERT_EQ(r.scenarios.size(), 2u);
+  for (const auto& s : r.scenarios) {
+    EXPECT_TRUE(s.finished) << s.name;
+    EXPECT_EQ(s.status, "exit");
+    EXPECT_EQ(s.value, "0");
+    EXPECT_EQ(s.stdout_text, "ok\n");
+  }
+  EXPECT_GE(r.boot_seconds, 0.0);
+  EXPECT_EQ(r.qemu_exit_code, 0);
+  EXPECT_TRUE(r.protocol_anomalies.empty());
+  EXPECT_GT(fs::file_size(dir_ / "a.log"), 0u);
+}
+
+TEST_F(SupervisorTest, GuestThatNeverBootsIsABootTimeoutAndIsKilled) {
+  auto j = job("a");
+  j.boot_timeout = 300ms;
+  auto r = run("hang", {j})[0];
+  EXPECT_EQ(r.end, CellEnd::boot_timeout);
+  EXPECT_LT(r.wall_seconds, 3.0);
+  EXPECT_EQ(r.qemu_exit_code, -1);
+}
+
+TEST_F(SupervisorTest, QemuIgnoringSigtermIsStillKilled) {
+  auto j = job("a");
+  j.boot_timeout = 300ms;
+  auto r = run("ignore-term", {j})[0];
+  EXPECT_EQ(r.end, CellEnd::boot_timeout);
+  EXPECT_LT(r.wall_seconds, 3.0);
+}
+
+TEST_F(SupervisorTest, SilenceAfterBootIsANoOutputTimeout) {
+  auto j = job("a");
+  j.no_output_timeout = 400ms;
+  auto r = run("silent", {j})[0];
+  EXPECT_EQ(r.end, CellEnd::no_output_timeout);
+  EXPECT_TRUE(r.facts);
+}
+
+TEST_F(SupervisorTest, EndlessOutputHitsTheOverallBound) {
+  auto j = job("a");
+  j.overall_timeout = 800ms;
+  auto r = run("flood", {j})[0];
+  EXPECT_EQ(r.end, CellEnd::overall_timeout);
+  EXPECT_LT(r.wall_seconds, 4.0);
+}
+
+TEST_F(SupervisorTest, PanicIsACrashWithItsTitleEvenWhenTheHeaderIsSplit) {
+  auto r = run("panic", {job("a")})[0];
+  EXPECT_EQ(r.end, CellEnd::crashed);
+  EXPECT_EQ(r.crash_title, "Unable to handle kernel NULL pointer dereference at virtual address 0000000000000000");
+  EXPECT_NE(r.crash_text.find("Kernel panic - not syncing"), std::string::npos);
+  EXPECT_TRUE(r.scenarios[0].begun);
+  EXPECT_FALSE(r.scenarios[0].finished);
+}
+
+TEST_F(SupervisorTest, QemuThatExitsAtOnceIsAnErrorWithItsOwnMessage) {
+  auto r = run("die", {job("a")})[0];
+  EXPECT_EQ(r.end, CellEnd::qemu_exited);
+  EXPECT_NE(r.end_detail.find("unable to find CPU model 'bogus'"), std::string::npos) << r.end_detail;
+  EXPECT_EQ(r.qemu_exit_code, 1);
+}
+
+TEST_F(SupervisorTest, MissingQemuIsAStartFailure) {
+  auto j = job("a");
+  j.argv[0] = (dir_ / "no-such-qemu").string();
+  auto r = run("ok", {j})[0];
+  EXPECT_EQ(r.end, CellEnd::start_failed);
+  EXPECT_NE(r.end_detail.find("no-such-qemu"), std::string::npos);
+}
+
+TEST_F(SupervisorTest, ForgedAndCorruptFramesAreIgnoredAndRecorded) {
+  auto r = run("forge", {job("a")})[0];
+  EXPECT_EQ(r.end, CellEnd::completed);
+  EXPECT_EQ(r.scenarios[0].value, "0");
+  EXPECT_EQ(r.scenarios[0].stdout_text, "ok\n");  // from the real frame, not the forged one
+  bool foreign = false, bad_crc = false;
+  for (const auto& a : r.protocol_anomalies) {
+    foreign = foreign || a.find("foreign nonce") != std::string::npos;
+    bad_crc = bad_crc || a.find("bad CRC") != std::string::npos;
+  }
+  EXPECT_TRUE(foreign);
+  EXPECT_TRUE(bad_crc);
+}
+
+TEST_F(SupervisorTest, FramesCutByKernelMessagesLoseNothing) {
+  auto r = run("cut", {job("a")})[0];
+  EXPECT_EQ(r.end, CellEnd::completed);
+  for (const auto& s : r.scenarios) EXPECT_TRUE(s.finished) << s.name;
+}
+
+TEST_F(SupervisorTest, RunsCellsInParallelUpToTheJobLimit) {
+  auto runs = run("ok", {job("a"), job("b"), job("c"), job("d")}, 2);
+  ASSERT_EQ(runs.size(), 4u);
+  for (const auto& r : runs) EXPECT_EQ(r.end, CellEnd::completed);
+}
+
+TEST_F(SupervisorTest, SigintKillsRunningCellsAndStartsNoMore) {
+  ::setenv("FAKE_QEMU_MODE", "hang", 1);
+  Supervisor s(1, nullptr);
+  auto j1 = job("a"), j2 = job("b");
+  j1.boot_timeout = j2.boot_timeout = 30s;
+  std::thread killer([] {
+    std::this_thread::sleep_for(500ms);
+    ::kill(::getpid(), SIGINT);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  auto runs = s.run({j1, j2});
+  killer.join();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 5.0);
+  EXPECT_TRUE(s.interrupted());
+  EXPECT_EQ(runs[0].end, CellEnd::interrupted);
+  EXPECT_EQ(runs[1].end, CellEnd::not_run);
+}
+
+}  // namespace
+}  // namespace archmatrix::exec
