@@ -46,11 +46,13 @@ TEST_F(DefaultMatrix, EveryCellsGuestIsWhatTheCellSays) {
   auto r = read_report(*out_);
   const std::map<std::string, std::pair<std::string, std::string>> expected{
       // cell id -> (page_size, machine)
-      {"x86_64-6.1", {"4096", "x86_64"}},
-      {"armhf-6.1", {"4096", "armv7l"}},
-      {"aarch64-4k-6.1", {"4096", "aarch64"}},
+      {"x86_64-6.1", {"4096", "x86_64"}},      {"x86_64-6.12", {"4096", "x86_64"}},
+      {"x86_64-7", {"4096", "x86_64"}},        {"x86_64-5lvl-6.1", {"4096", "x86_64"}},
+      {"armhf-6.1", {"4096", "armv7l"}},       {"aarch64-4k-6.1", {"4096", "aarch64"}},
+      {"aarch64-4k-6.12", {"4096", "aarch64"}}, {"aarch64-4k-7", {"4096", "aarch64"}},
       {"aarch64-16k-6.12", {"16384", "aarch64"}},
   };
+  EXPECT_EQ(r["cells"].size(), expected.size());
   for (const auto& [id, want] : expected) {
     const auto& c = cell(r, id);
     EXPECT_EQ(c["end"], "completed") << id << ": " << c["end_detail"];
@@ -62,6 +64,13 @@ TEST_F(DefaultMatrix, EveryCellsGuestIsWhatTheCellSays) {
     EXPECT_TRUE(fs::exists(*out_ / c["console_log"].get<std::string>())) << id;
   }
   EXPECT_EQ(cell(r, "x86_64-6.1")["facts"]["va_bits"], "47");
+  EXPECT_EQ(cell(r, "x86_64-5lvl-6.1")["facts"]["va_bits"], "56");
+  EXPECT_EQ(cell(r, "x86_64-5lvl-6.1")["facts"]["va_bits_default"], "47");
+  // 52-bit kernels: a hint reaches 2^51 and above, unhinted mappings do not.
+  EXPECT_EQ(cell(r, "aarch64-4k-7")["facts"]["va_bits"], "52");
+  EXPECT_EQ(cell(r, "aarch64-4k-7")["facts"]["va_bits_default"], "48");
+  EXPECT_EQ(cell(r, "aarch64-16k-6.12")["facts"]["va_bits_default"], "47");
+  EXPECT_EQ(cell(r, "aarch64-4k-7")["facts"]["kernel_release"].get<std::string>().rfind("7.", 0), 0u);
   EXPECT_EQ(cell(r, "aarch64-4k-6.1")["facts"]["va_bits"], "48");
   // 3G/1G: user space ends just below 0xC0000000.
   const auto top = std::stoull(cell(r, "armhf-6.1")["facts"]["user_top"].get<std::string>(), nullptr, 16);
