@@ -13,6 +13,8 @@ struct CommonOptions {
   std::vector<std::filesystem::path> scenario_dirs;  ///< extra packs (--scenarios)
   std::vector<std::string> cells;      ///< --cell globs
   std::vector<std::string> scenarios;  ///< --scenario names
+  std::string shard;                   ///< "K/N": run only shard K of N
+  std::filesystem::path balance_from;  ///< report.json whose cell durations balance the shards
 };
 
 struct RunOptions {

@@ -23,6 +23,10 @@ void add_common(CLI::App* cmd, cli::CommonOptions& o) {
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--cell", o.cells, "Only cells whose id matches this glob (repeatable)");
   cmd->add_option("--scenario", o.scenarios, "Only this scenario (repeatable)");
+  cmd->add_option("--shard", o.shard, "Only shard K of N (K/N), for splitting a matrix across CI machines");
+  cmd->add_option("--balance-from", o.balance_from,
+                  "An earlier report.json whose cell durations balance the shards")
+      ->check(CLI::ExistingFile);
 }
 
 }  // namespace

@@ -121,6 +121,35 @@ TEST_F(DefaultMatrix, SecondRunDownloadsNothingAndReusesTheKernel) {
   EXPECT_EQ(cell(second, "aarch64-16k-6.12")["kernel"]["sha256"], cell(first, "aarch64-16k-6.12")["kernel"]["sha256"]);
 }
 
+std::map<std::string, std::string> codes(const nlohmann::json& report) {
+  std::map<std::string, std::string> out;
+  for (const auto& c : report["cells"])
+    for (const auto& s : c["scenarios"])
+      for (const auto& r : s["results"])
+        out[c["id"].get<std::string>() + " " + s["scenario"].get<std::string>() + "/" + r["check"].get<std::string>()] =
+            r["code"];
+  return out;
+}
+
+TEST_F(DefaultMatrix, ThreeShardsMergedGiveTheSameResultsAsOneRun) {
+  const fs::path dir = scratch("shards");
+  std::vector<std::string> merge_args{"merge"};
+  for (int k = 1; k <= 3; ++k) {
+    const fs::path out = dir / ("shard" + std::to_string(k));
+    auto o = run_archmatrix({"run", "--matrix", kMatrix, "--out", out.string(), "--shard", std::to_string(k) + "/3",
+                             "--balance-from", (*out_ / "report.json").string()},
+                            dir / ("log" + std::to_string(k) + ".txt"));
+    EXPECT_EQ(o.exit_code, 0) << o.log;
+    EXPECT_LT(read_report(out)["cells"].size(), read_report(*out_)["cells"].size());
+    merge_args.push_back((out / "report.json").string());
+  }
+  merge_args.insert(merge_args.end(), {"--out", (dir / "merged").string()});
+  auto m = run_archmatrix(merge_args, dir / "merge.txt");
+  EXPECT_EQ(m.exit_code, 0) << m.log;
+  EXPECT_EQ(codes(read_report(dir / "merged")), codes(read_report(*out_)));
+  for (const char* f : {"junit.xml", "summary.md", "report.html"}) EXPECT_TRUE(fs::exists(dir / "merged" / f)) << f;
+}
+
 TEST(Supervision, BootTimeoutKillsQemuAndKeepsTheConsoleLog) {
   const fs::path dir = scratch("timeout");
   {
