@@ -11,6 +11,7 @@
 #include <set>
 
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "cli/project_loading.h"
 #include "exec/qemu_command.h"
 #include "exec/supervisor.h"
@@ -29,19 +30,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-class Progress {
- public:
-  Progress() : t0_(Clock::now()) {}
-  void operator()(std::string_view msg) const {
-    const double t = std::chrono::duration<double>(Clock::now() - t0_).count();
-    std::cerr << fmt::format("[{:7.1f}s] {}\n", t, msg);
-  }
-  double elapsed() const { return std::chrono::duration<double>(Clock::now() - t0_).count(); }
-
- private:
-  Clock::time_point t0_;
-};
 
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
@@ -63,10 +51,10 @@ struct Prepared {
   std::map<util::Arch, std::string> binary_errors;
 };
 
-Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, const Progress& progress) {
+Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progress) {
   Prepared p;
   const fs::path cache = util::cache_root();
-  prepare::DebianKernelFetcher fetcher(cache, [&](std::string_view m) { progress(m); });
+  prepare::DebianKernelFetcher fetcher(cache, [&](std::string_view m) { progress.log(m); });
   std::map<std::string, const config::KernelRecipe*> recipes;
   std::map<util::Arch, std::vector<const config::ScenarioSpec*>> per_arch;
   for (const auto& c : lp.plan.cells) {
@@ -83,17 +71,17 @@ Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, const Progress& 
                                     o.refresh_kernels);
     } catch (const std::exception& e) {
       p.kernel_errors[id] = std::string("kernel ") + id + ": " + e.what();
-      progress(p.kernel_errors[id]);
+      progress.log(p.kernel_errors[id]);
     }
   }
-  prepare::TargetBuilder builder(o.common.root, cache, [&](std::string_view m) { progress(m); });
+  prepare::TargetBuilder builder(o.common.root, cache, [&](std::string_view m) { progress.log(m); });
   for (auto& [arch, list] : per_arch) {
     std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->name < b->name; });
     try {
       p.binaries[arch] = builder.build(arch, list);
     } catch (const std::exception& e) {
       p.binary_errors[arch] = e.what();
-      progress(e.what());
+      progress.log(e.what());
     }
   }
   return p;
@@ -163,11 +151,11 @@ report::CellSummary summarize(const plan::Cell& cell, const verdict::CellRun& ru
 }  // namespace
 
 int run_run(const RunOptions& o) {
-  Progress progress;
+  Progress progress(Progress::stderr_is_live());
   const LoadedPlan lp = load_and_plan(o.common);
-  progress(fmt::format("{} cells planned, {} not planned; {} scenarios", lp.plan.cells.size(),
+  progress.log(fmt::format("{} cells planned, {} not planned; {} scenarios", lp.plan.cells.size(),
                        lp.plan.skipped.size(), lp.project.scenarios.size()));
-  for (const auto& k : lp.plan.skipped) progress(fmt::format("not planned: {}: {}", k.id, k.reason));
+  for (const auto& k : lp.plan.skipped) progress.log(fmt::format("not planned: {}: {}", k.id, k.reason));
 
   const fs::path out = fs::absolute(o.out);
   fs::create_directories(out / "cells");
@@ -220,16 +208,8 @@ int run_run(const RunOptions& o) {
     job_cell.push_back(i);
   }
 
-  exec::Supervisor sup(o.jobs, [&](const exec::CellEvent& e) {
-    switch (e.kind) {
-      case exec::CellEvent::started: progress(fmt::format("{}: booting", e.cell_id)); break;
-      case exec::CellEvent::booted: progress(fmt::format("{}: agent up after {:.1f} s", e.cell_id, e.elapsed_s)); break;
-      case exec::CellEvent::scenario_started: progress(fmt::format("{}: running {}", e.cell_id, e.scenario)); break;
-      case exec::CellEvent::scenario_finished: break;
-      case exec::CellEvent::finished: progress(fmt::format("{}: done after {:.1f} s", e.cell_id, e.elapsed_s)); break;
-    }
-  });
-  progress(fmt::format("booting {} cells, {} at a time", jobs.size(), o.jobs));
+  exec::Supervisor sup(o.jobs, [&](const exec::CellEvent& e) { progress.event(e); });
+  progress.start_cells(jobs.size(), o.jobs);
   auto job_runs = sup.run(jobs);
   for (std::size_t j = 0; j < job_runs.size(); ++j) runs[job_cell[j]] = std::move(job_runs[j]);
 
