@@ -12,6 +12,7 @@ LoadedPlan load_and_plan(const CommonOptions& o) {
   LoadedPlan lp;
   lp.project = config::load_project(o.matrix, dirs, o.root / "kernels");
   lp.plan = plan::make_plan(lp.project, plan::Filters{o.cells, o.scenarios});
+  for (const auto& c : lp.plan.cells) lp.planned_ids.push_back(c.id);
   if (!o.shard.empty()) {
     auto spec = plan::parse_shard(o.shard);
     if (!spec) throw util::Error("--shard " + o.shard + ": expected K/N with 1 <= K <= N", util::kExitBadInput);

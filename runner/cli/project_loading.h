@@ -13,6 +13,7 @@ struct LoadedPlan {
   LoadedPlan(const LoadedPlan&) = delete;
   config::Project project;
   plan::Plan plan;  ///< points into project: keep them together
+  std::vector<std::string> planned_ids;  ///< every cell id before --shard
 };
 
 LoadedPlan load_and_plan(const CommonOptions& o);

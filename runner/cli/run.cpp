@@ -218,6 +218,8 @@ int run_run(const RunOptions& o) {
   summary.matrix = o.common.matrix.string();
   summary.started = started;
   summary.interrupted = sup.interrupted();
+  summary.shard = o.common.shard;
+  summary.planned_cells = lp.planned_ids;
   for (std::size_t i = 0; i < lp.plan.cells.size(); ++i) {
     const auto& cell = lp.plan.cells[i];
     const auto v = verdict::judge(cell, runs[i]);

@@ -248,6 +248,9 @@ RunSummary merge(const std::vector<RunSummary>& runs, std::vector<std::string>* 
     m.wall_seconds = std::max(m.wall_seconds, r.wall_seconds);
     m.interrupted = m.interrupted || r.interrupted;
     for (const auto& k : r.skipped) skipped.emplace(k.id, k);
+    for (const auto& id : r.planned_cells)
+      if (std::find(m.planned_cells.begin(), m.planned_cells.end(), id) == m.planned_cells.end())
+        m.planned_cells.push_back(id);
     for (const auto& c : r.cells) {
       auto [it, inserted] = cells.emplace(c.id, std::pair{c, i});
       if (inserted) continue;
@@ -272,6 +275,9 @@ RunSummary merge(const std::vector<RunSummary>& runs, std::vector<std::string>* 
   }
   for (auto& [id, k] : skipped)
     if (!cells.count(id)) m.skipped.push_back(std::move(k));
+  std::sort(m.planned_cells.begin(), m.planned_cells.end());
+  for (const auto& id : missing_cells(m))
+    out_notes.push_back(fmt::format("missing: cell {} is planned but in no input (a shard that never reported?)", id));
   return m;
 }
 

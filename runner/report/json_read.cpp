@@ -206,6 +206,8 @@ RunSummary from_json(const json& j, const std::string& source) {
   s.started = r.str(j, "", "started");
   s.wall_seconds = r.number(j, "", "wall_seconds");
   s.interrupted = r.boolean(j, "", "interrupted");
+  if (j.contains("shard")) s.shard = r.str(j, "", "shard");
+  if (j.contains("planned_cells")) s.planned_cells = r.strings(j, "", "planned_cells");
   const auto& cells = r.array(j, "", "cells");
   for (std::size_t i = 0; i < cells.size(); ++i) s.cells.push_back(read_cell(r, cells[i], "/cells/" + std::to_string(i)));
   const auto& skipped = r.array(j, "", "skipped");

@@ -69,6 +69,8 @@ json to_json(const RunSummary& s) {
           {"started", s.started},
           {"wall_seconds", s.wall_seconds},
           {"interrupted", s.interrupted},
+          {"shard", s.shard},
+          {"planned_cells", s.planned_cells},
           {"failed", failed(s)},
           {"totals", tot},
           {"cells", cells},

@@ -28,8 +28,18 @@ std::map<verdict::Code, int> totals(const RunSummary& s) {
   return t;
 }
 
+std::vector<std::string> missing_cells(const RunSummary& s) {
+  std::vector<std::string> out;
+  for (const auto& id : s.planned_cells) {
+    bool present = false;
+    for (const auto& c : s.cells) present = present || c.id == id;
+    if (!present) out.push_back(id);
+  }
+  return out;
+}
+
 bool failed(const RunSummary& s) {
-  if (s.interrupted) return true;
+  if (s.interrupted || !missing_cells(s).empty()) return true;
   for (const auto& [code, n] : totals(s))
     if (n > 0 && verdict::is_failure(code)) return true;
   return false;

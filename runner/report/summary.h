@@ -61,6 +61,10 @@ struct RunSummary {
   std::string started;  ///< ISO 8601 UTC, recorded by the caller
   double wall_seconds = 0;
   bool interrupted = false;
+  std::string shard;               ///< "K/N" when this run was one shard, else empty
+  /// Every cell id of the matrix (after --cell, before --shard): what a
+  /// merge of shards must add up to. Empty in reports that predate it.
+  std::vector<std::string> planned_cells;
   std::vector<CellSummary> cells;  ///< sorted by id
   std::vector<SkippedRow> skipped;
 };
@@ -69,7 +73,10 @@ struct RunSummary {
 verdict::Code worst(const std::vector<verdict::Code>& codes);
 /// Count of each code over every result of the run.
 std::map<verdict::Code, int> totals(const RunSummary& s);
-/// true if any result is a failure (is_failure) or the run was interrupted.
+/// Planned cells with no entry in cells (a shard that never reported).
+std::vector<std::string> missing_cells(const RunSummary& s);
+/// true if any result is a failure (is_failure), a planned cell is missing,
+/// or the run was interrupted.
 bool failed(const RunSummary& s);
 
 }  // namespace archmatrix::report

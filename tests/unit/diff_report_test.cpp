@@ -207,3 +207,28 @@ TEST(Merge, ReportsConflictsAndMissingCells) {
 
 }  // namespace
 }  // namespace archmatrix::report
+
+namespace archmatrix::report {
+namespace {
+
+TEST(Merge, APlannedCellNoShardDeliveredIsMissingAndFails) {
+  RunSummary a, b;
+  a.planned_cells = b.planned_cells = {"x", "y", "z"};
+  a.shard = "1/3";
+  b.shard = "2/3";
+  CellSummary cx, cy;
+  cx.id = "x";
+  cy.id = "y";
+  a.cells = {cx};
+  b.cells = {cy};
+  std::vector<std::string> notes;
+  auto m = merge({a, b}, &notes);
+  EXPECT_EQ(missing_cells(m), std::vector<std::string>{"z"});
+  EXPECT_TRUE(failed(m));
+  bool said = false;
+  for (const auto& n : notes) said = said || n.find("missing: cell z") != std::string::npos;
+  EXPECT_TRUE(said);
+}
+
+}  // namespace
+}  // namespace archmatrix::report
