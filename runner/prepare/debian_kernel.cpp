@@ -86,7 +86,7 @@ fs::path DebianKernelFetcher::apt_dir(const DebianKernelSpec& spec) const {
 
 std::vector<std::string> DebianKernelFetcher::apt_options(const DebianKernelSpec& spec) const {
   const fs::path d = apt_dir(spec);
-  return {"-o", "Dir::Etc::SourceList=" + (d / "sources.list").string(),
+  std::vector<std::string> opts{"-o", "Dir::Etc::SourceList=" + (d / "sources.list").string(),
           "-o", "Dir::Etc::SourceParts=" + (d / "sources.list.d").string(),
           "-o", "Dir::Etc::Preferences=" + (d / "preferences").string(),
           "-o", "Dir::Etc::PreferencesParts=" + (d / "preferences.d").string(),
@@ -98,6 +98,10 @@ std::vector<std::string> DebianKernelFetcher::apt_options(const DebianKernelSpec
           "-o", "APT::Sandbox::User=root",
           "-o", "Acquire::Languages=none",
           "-o", "APT::Get::List-Cleanup=false"};
+  if (fs::exists(d / "allow-expired")) {
+    opts.insert(opts.end(), {"-o", "Acquire::Check-Valid-Until=false", "-o", "Acquire::Check-Date=false"});
+  }
+  return opts;
 }
 
 void DebianKernelFetcher::prepare_apt_state(const DebianKernelSpec& spec) const {
@@ -125,6 +129,17 @@ void DebianKernelFetcher::apt_update(const DebianKernelSpec& spec) const {
     check.insert(check.end(), opts.begin(), opts.end());
     check.insert(check.end(), {"show", "--no-all-versions", spec.package});
     if (util::run_command(check).exit_code == 0) return;
+    // Mirrors that serve a stored snapshot of the archive can carry a
+    // Release file past its Valid-Until date. The signature is still
+    // checked; only the freshness window is waived, for this suite, and said.
+    const bool expired = last.find("is expired") != std::string::npos ||
+                         last.find("is not valid yet") != std::string::npos;
+    if (expired && !fs::exists(apt_dir(spec) / "allow-expired")) {
+      util::write_file_atomic(apt_dir(spec) / "allow-expired", "Release file outside its validity window\n");
+      progress_(fmt::format("the {} Release file on this mirror is outside its Valid-Until window; using it "
+                            "anyway (its signature is still verified)", spec.suite));
+      continue;
+    }
     progress_(fmt::format("apt-get update for {} {} failed (attempt {}); retrying", spec.suite, spec.deb_arch, attempt));
     std::this_thread::sleep_for(std::chrono::seconds(5 * attempt));
   }
