@@ -148,6 +148,11 @@ TEST_F(DefaultMatrix, ThreeShardsMergedGiveTheSameResultsAsOneRun) {
   EXPECT_EQ(m.exit_code, 0) << m.log;
   EXPECT_EQ(codes(read_report(dir / "merged")), codes(read_report(*out_)));
   for (const char* f : {"junit.xml", "summary.md", "report.html"}) EXPECT_TRUE(fs::exists(dir / "merged" / f)) << f;
+  // Two runs of the same tree: diff finds nothing (facts included) and exits 0.
+  auto d = run_archmatrix({"diff", (*out_ / "report.json").string(), (dir / "merged" / "report.json").string()},
+                          dir / "diff.txt");
+  EXPECT_EQ(d.exit_code, 0) << d.log;
+  EXPECT_NE(d.log.find("no differences"), std::string::npos) << d.log;
 }
 
 TEST(Supervision, BootTimeoutKillsQemuAndKeepsTheConsoleLog) {

@@ -232,3 +232,23 @@ TEST(Merge, APlannedCellNoShardDeliveredIsMissingAndFails) {
 
 }  // namespace
 }  // namespace archmatrix::report
+
+namespace archmatrix::report {
+namespace {
+
+TEST(Diff, AslrRandomisedAddressIsNotAFactChange) {
+  RunSummary a, b;
+  CellSummary c;
+  c.id = "x";
+  c.facts = {{"mmap_default_top", "0xffffc30eb000"}, {"va_bits", "48"}};
+  a.cells = {c};
+  c.facts["mmap_default_top"] = "0xffffdb6a6000";
+  b.cells = {c};
+  EXPECT_TRUE(diff_runs(a, b).fact_changes.empty());
+  c.facts["va_bits"] = "52";
+  b.cells = {c};
+  EXPECT_EQ(diff_runs(a, b).fact_changes.size(), 1u);
+}
+
+}  // namespace
+}  // namespace archmatrix::report
