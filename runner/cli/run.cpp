@@ -158,7 +158,9 @@ int run_run(const RunOptions& o) {
   for (const auto& k : lp.plan.skipped) progress.log(fmt::format("not planned: {}: {}", k.id, k.reason));
 
   const fs::path out = fs::absolute(o.out);
-  fs::create_directories(out / "cells");
+  std::error_code ec;
+  fs::create_directories(out / "cells", ec);
+  if (ec) throw util::Error("cannot create the output directory " + (out / "cells").string() + ": " + ec.message());
   const std::string started = utc_now();
   Prepared prep = prepare_all(lp, o, progress);
 
