@@ -13,21 +13,19 @@ std::string column_name(const std::string& scenario, const std::string& check) {
   return check.empty() ? scenario : scenario + "/" + check;
 }
 
-// Guest text is untrusted: keep printable ASCII only on the terminal, so an
-// escape sequence a scenario printed cannot rewrite the user's screen.
-std::string printable(std::string_view s, std::size_t max = 200) {
+}  // namespace
+
+std::string terminal_safe(std::string_view s, std::size_t max) {
   std::string out;
   for (char c : s) {
     if (out.size() >= max) {
       out += "...";
       break;
     }
-    out += (c >= 0x20 && c < 0x7f) ? c : '?';
+    out += (c >= 0x20 && c < 0x7f) ? c : (c == '\n' ? ' ' : '?');
   }
   return out;
 }
-
-}  // namespace
 
 std::string console_summary(const RunSummary& s) {
   std::vector<std::string> columns;
@@ -61,16 +59,16 @@ std::string console_summary(const RunSummary& s) {
 
   std::string notes;
   for (const auto& c : s.cells) {
-    for (const auto& m : c.fact_mismatches) notes += fmt::format("  {}: WRONG GUEST: {}\n", c.id, printable(m));
+    for (const auto& m : c.fact_mismatches) notes += fmt::format("  {}: WRONG GUEST: {}\n", c.id, terminal_safe(m));
     for (const auto& sc : c.scenarios)
       for (const auto& r : sc.results) {
         if (r.code == verdict::Code::PASS) continue;
         notes += fmt::format("  {} {}: {}: {}{}\n", verdict::code_name(r.code), c.id,
-                             column_name(sc.scenario, r.check), printable(r.message),
-                             r.detail.empty() ? "" : " | " + printable(r.detail));
+                             column_name(sc.scenario, r.check), terminal_safe(r.message),
+                             r.detail.empty() ? "" : " | " + terminal_safe(r.detail));
       }
   }
-  for (const auto& k : s.skipped) notes += fmt::format("  SKIPPED {}: {}\n", k.id, printable(k.reason));
+  for (const auto& k : s.skipped) notes += fmt::format("  SKIPPED {}: {}\n", k.id, terminal_safe(k.reason));
   if (!notes.empty()) out += "\n" + notes;
 
   std::string tally;

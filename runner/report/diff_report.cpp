@@ -1,5 +1,7 @@
 #include "report/diff_report.h"
 
+#include "report/console_report.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -83,18 +85,6 @@ void facts_and_kernels(const RunSummary& before, const RunSummary& after, Diff& 
   }
 }
 
-std::string printable(std::string_view s, std::size_t max = 200) {
-  std::string out;
-  for (char c : s) {
-    if (out.size() >= max) {
-      out += "...";
-      break;
-    }
-    out += (c >= 0x20 && c < 0x7f) ? c : (c == '\n' ? ' ' : '?');
-  }
-  return out;
-}
-
 std::string code_text(const std::optional<Code>& c) { return c ? std::string(verdict::code_name(*c)) : "absent"; }
 
 std::string tally(const Diff& d) {
@@ -167,13 +157,13 @@ std::string diff_text(const Diff& d) {
     if (v.empty()) return;
     out += fmt::format("{} ({}):\n", title, v.size());
     for (const auto& c : v)
-      out += fmt::format("  {} {}: {} -> {}: {}\n", printable(c.cell), printable(c.check), code_text(c.before),
-                         verdict::code_name(c.after), printable(c.message));
+      out += fmt::format("  {} {}: {} -> {}: {}\n", terminal_safe(c.cell), terminal_safe(c.check), code_text(c.before),
+                         verdict::code_name(c.after), terminal_safe(c.message));
   };
   const auto names = [&](const char* title, const std::vector<std::string>& v) {
     if (v.empty()) return;
     out += fmt::format("{} ({}):\n", title, v.size());
-    for (const auto& n : v) out += "  " + printable(n) + "\n";
+    for (const auto& n : v) out += "  " + terminal_safe(n) + "\n";
   };
   changes("new failures", d.new_failures);
   changes("newly XPASS", d.newly_xpass);
@@ -184,13 +174,13 @@ std::string diff_text(const Diff& d) {
   if (!d.fact_changes.empty()) {
     out += fmt::format("facts changed ({}):\n", d.fact_changes.size());
     for (const auto& f : d.fact_changes)
-      out += fmt::format("  {}: {} {} -> {}\n", printable(f.cell), printable(f.fact),
-                         f.before.empty() ? "(none)" : printable(f.before), f.after.empty() ? "(none)" : printable(f.after));
+      out += fmt::format("  {}: {} {} -> {}\n", terminal_safe(f.cell), terminal_safe(f.fact),
+                         f.before.empty() ? "(none)" : terminal_safe(f.before), f.after.empty() ? "(none)" : terminal_safe(f.after));
   }
   if (!d.kernel_changes.empty()) {
     out += fmt::format("kernel changed ({}):\n", d.kernel_changes.size());
     for (const auto& k : d.kernel_changes)
-      out += fmt::format("  {}: {} -> {}\n", printable(k.cell), printable(k.before), printable(k.after));
+      out += fmt::format("  {}: {} -> {}\n", terminal_safe(k.cell), terminal_safe(k.before), terminal_safe(k.after));
   }
   if (out.empty()) out = "no differences\n";
   return out + tally(d) + "\n";
