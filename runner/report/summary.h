@@ -73,7 +73,8 @@ struct RunSummary {
 verdict::Code worst(const std::vector<verdict::Code>& codes);
 /// Count of each code over every result of the run.
 std::map<verdict::Code, int> totals(const RunSummary& s);
-/// Planned cells with no entry in cells (a shard that never reported).
+/// Planned cells with no entry in cells (a shard that never reported). Empty
+/// for a shard's own report, which answers only for its share.
 std::vector<std::string> missing_cells(const RunSummary& s);
 /// true if any result is a failure (is_failure), a planned cell is missing,
 /// or the run was interrupted.

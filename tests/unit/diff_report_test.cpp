@@ -252,3 +252,23 @@ TEST(Diff, AslrRandomisedAddressIsNotAFactChange) {
 
 }  // namespace
 }  // namespace archmatrix::report
+
+namespace archmatrix::report {
+namespace {
+
+TEST(Merge, AShardsOwnReportDoesNotCountOtherShardsCellsAsMissing) {
+  RunSummary a;
+  a.planned_cells = {"x", "y"};
+  a.shard = "1/2";
+  CellSummary cx;
+  cx.id = "x";
+  a.cells = {cx};
+  EXPECT_TRUE(missing_cells(a).empty());
+  EXPECT_FALSE(failed(a));
+  auto m = merge({a}, nullptr);  // a merge answers for the whole plan
+  EXPECT_TRUE(m.shard.empty());
+  EXPECT_EQ(missing_cells(m), std::vector<std::string>{"y"});
+}
+
+}  // namespace
+}  // namespace archmatrix::report
