@@ -1,7 +1,7 @@
 /* sparse-tmpfs: capnproto's sparse-file test, which failed only when the test
  * suite ran from tmpfs on arm64 (seed 004, "Filesystem block size": "on
  * memory-backed filesystems block size == page size; arm64 may have 4k, 16k
- * or 64k pages"; the fix: use stat's st_blksize, not #define BLOCK_SIZE 4096).
+ * or 64k pages"; the fix: use stat's st_blksize, not a hard-coded BLOCK_SIZE of 4096).
  *
  * A 2 MiB sparse file gets ONE byte written into the middle of its hole. On
  * tmpfs that allocates one page, so:
