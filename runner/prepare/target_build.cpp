@@ -5,6 +5,7 @@
 #include "elf/elf_check.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/sha256.h"
 #include "util/subprocess.h"
 
 namespace archmatrix::prepare {
@@ -68,7 +69,11 @@ TargetBuilder::TargetBuilder(fs::path source_root, fs::path cache_root, Progress
 TargetBinaries TargetBuilder::build(util::Arch arch,
                                     const std::vector<const config::ScenarioSpec*>& scenarios) {
   const auto& info = util::arch_info(arch);
-  const fs::path build_dir = cache_root_ / "targets" / std::string(info.name);
+  // A CMake build directory belongs to one source tree: two checkouts that
+  // share the cache (a developer's tree and CI's clean clone) each get their
+  // own, keyed by the canonical path of the sources.
+  const std::string tree = util::sha256_hex(fs::weakly_canonical(source_root_).string()).substr(0, 12);
+  const fs::path build_dir = cache_root_ / "targets" / fmt::format("{}-{}", info.name, tree);
   fs::create_directories(build_dir);
   // Two runs at once share this build directory: one builds, the other waits.
   util::FileLock lock(build_dir.string() + ".lock");
