@@ -28,18 +28,50 @@ void Progress::clear_status() {
 }
 
 void Progress::log(std::string_view message) {
+  std::lock_guard lk(mu_);
+  log_locked(message);
+}
+
+void Progress::log_locked(std::string_view message) {
   clear_status();
   std::cerr << fmt::format("[{:7.1f}s] {}\n", elapsed(), message);
   redraw();
 }
 
+void Progress::task(const std::string& name, const std::string& what) {
+  std::lock_guard lk(mu_);
+  running_[name] = what;
+  if (live_) return redraw();
+  // The step is what comes before the elapsed time ("make Image 1m10s: CC x").
+  const std::string step = what.substr(0, what.find_first_of("0123456789"));
+  const auto now = std::chrono::steady_clock::now();
+  auto it = task_logged_.find(name);
+  if (it == task_logged_.end() || it->second.step != step || now - it->second.at >= std::chrono::seconds(30)) {
+    task_logged_[name] = {step, now};
+    log_locked(name + ": " + what);
+  }
+}
+
+void Progress::task_done(const std::string& name) {
+  std::lock_guard lk(mu_);
+  running_.erase(name);
+  task_logged_.erase(name);
+  redraw();
+}
+
 void Progress::start_cells(std::size_t cells, int jobs) {
+  std::lock_guard lk(mu_);
   cells_ = cells;
   jobs_ = jobs < 1 ? 1 : jobs;
-  log(fmt::format("booting {} cells, {} at a time", cells, jobs_));
+  log_locked(fmt::format("booting {} cells, {} at a time", cells, jobs_));
 }
 
 std::string Progress::status() const {
+  if (cells_ == 0) {  // preparing: kernel builds
+    std::string s = fmt::format("{:.0f}s: preparing", elapsed());
+    for (const auto& [name, what] : running_) s += fmt::format(" | {}: {}", name, what);
+    return s.size() > 160 ? s.substr(0, 157) + "..." : s;
+  }
   const std::size_t running = running_.size();
   const std::size_t queued = cells_ - done_ - running;
   std::string s = fmt::format("{:.0f}s: {} done, {} running, {} queued", elapsed(), done_, running, queued);
@@ -56,32 +88,34 @@ std::string Progress::status() const {
 }
 
 void Progress::redraw() {
-  if (!live_ || cells_ == 0) return;
-  if (done_ == cells_) return clear_status();  // the summary comes next, on stdout
+  if (!live_) return;
+  if (cells_ == 0 && running_.empty()) return clear_status();
+  if (cells_ > 0 && done_ == cells_) return clear_status();  // the summary comes next, on stdout
   std::cerr << "\r\033[K" << status() << std::flush;
   status_shown_ = true;
 }
 
 void Progress::event(const exec::CellEvent& e) {
+  std::lock_guard lk(mu_);
   switch (e.kind) {
     case exec::CellEvent::started:
       running_[e.cell_id] = "booting";
-      if (!live_) log(fmt::format("{}: booting", e.cell_id));
+      if (!live_) log_locked(fmt::format("{}: booting", e.cell_id));
       break;
     case exec::CellEvent::booted:
       running_[e.cell_id] = "up";
-      log(fmt::format("{}: agent up after {:.1f} s", e.cell_id, e.elapsed_s));
+      log_locked(fmt::format("{}: agent up after {:.1f} s", e.cell_id, e.elapsed_s));
       break;
     case exec::CellEvent::scenario_started:
       running_[e.cell_id] = e.scenario;
-      if (!live_) log(fmt::format("{}: running {}", e.cell_id, e.scenario));
+      if (!live_) log_locked(fmt::format("{}: running {}", e.cell_id, e.scenario));
       break;
     case exec::CellEvent::scenario_finished: break;
     case exec::CellEvent::finished:
       running_.erase(e.cell_id);
       ++done_;
       done_seconds_ += e.elapsed_s;
-      log(fmt::format("{}: done after {:.1f} s", e.cell_id, e.elapsed_s));
+      log_locked(fmt::format("{}: done after {:.1f} s", e.cell_id, e.elapsed_s));
       break;
   }
   redraw();

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -19,7 +20,13 @@ class Progress {
   explicit Progress(bool live);
   ~Progress();
 
+  // All public members may be called from several threads (kernel builds).
   void log(std::string_view message);
+  /// A preparation task (a kernel build) and what it is doing now; shown in
+  /// the status line on a terminal, and as a log line when its step changes
+  /// or every 30 s elsewhere.
+  void task(const std::string& name, const std::string& what);
+  void task_done(const std::string& name);
   /// Start of the boot phase: how many cells and how many at once.
   void start_cells(std::size_t cells, int jobs);
   void event(const exec::CellEvent& e);
@@ -29,6 +36,7 @@ class Progress {
   static bool stderr_is_live();
 
  private:
+  void log_locked(std::string_view message);
   void redraw();
   void clear_status();
   std::string status() const;
@@ -40,6 +48,12 @@ class Progress {
   double done_seconds_ = 0;
   std::map<std::string, std::string> running_;  ///< cell -> what it is doing
   bool status_shown_ = false;
+  struct TaskLog {
+    std::string step;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::map<std::string, TaskLog> task_logged_;
+  mutable std::recursive_mutex mu_;
 };
 
 }  // namespace archmatrix::cli

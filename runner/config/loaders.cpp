@@ -2,7 +2,10 @@
 #include <regex>
 #include <set>
 
+#include "config/axes.h"
+#include "config/kernel_config.h"
 #include "config/model.h"
+#include "util/fs.h"
 
 namespace archmatrix::config {
 
@@ -191,9 +194,10 @@ ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& d
   return s;
 }
 
-KernelRecipe load_kernel_recipe(const YamlReader& doc, const std::string& id) {
+KernelRecipe load_kernel_recipe(const YamlReader& doc, const std::string& id,
+                                const std::filesystem::path& fragments_root) {
   const YAML::Node& root = doc.root();
-  doc.expect_map(root, "a kernel recipe", {"arch", "source", "debian", "provides", "cmdline"});
+  doc.expect_map(root, "a kernel recipe", {"arch", "source", "debian", "built", "provides", "cmdline"});
   KernelRecipe k;
   k.id = id;
   k.file = doc.file();
@@ -209,7 +213,20 @@ KernelRecipe load_kernel_recipe(const YamlReader& doc, const std::string& id) {
       doc.fail(d["suite"], "expected suite bookworm, trixie or sid, found '" + k.suite + "'");
     k.package = doc.required_string(d, "package");
   } else if (source == "built") {
-    doc.fail(root["source"], "built kernels are not supported yet (issue 3); use source: debian");
+    k.source = KernelSource::built;
+    const YAML::Node b = root["built"];
+    if (!b.IsDefined()) doc.fail(root, "a built kernel recipe needs a 'built' section (suite, package)");
+    doc.expect_map(b, "built", {"suite", "package", "fragments"});
+    k.suite = doc.required_string(b, "suite");
+    if (k.suite != "bookworm" && k.suite != "trixie" && k.suite != "sid")
+      doc.fail(b["suite"], "expected suite bookworm, trixie or sid, found '" + k.suite + "'");
+    k.package = doc.required_string(b, "package");
+    static const std::regex source_re("linux-source-([0-9]+)\\.([0-9]+)");
+    if (!std::regex_match(k.package, source_re))
+      doc.fail(b["package"], "expected a Debian kernel source package, linux-source-<major>.<minor>, found '" +
+                                 k.package + "'");
+    if (const YAML::Node f = b["fragments"]; f.IsDefined() && !(f.IsSequence() && f.size() == 0))
+      for (const auto& name : doc.string_or_list(f, "a fragment file name")) k.extra_fragments.push_back(name);
   } else {
     doc.fail(root["source"], "expected source debian or built, found '" + source + "'");
   }
@@ -228,6 +245,43 @@ KernelRecipe load_kernel_recipe(const YamlReader& doc, const std::string& id) {
       k.provides[key].push_back(canonical_axis_value(doc, kv.second, key, v));
   }
   if (!k.provides.count("release")) doc.fail(p, "missing required key 'release' in provides");
+  if (k.source == KernelSource::built) {
+    // The release a source package builds is in its name; a recipe cannot claim another.
+    const std::string from_package = k.package.substr(std::string("linux-source-").size());
+    for (const auto& r : k.provides["release"])
+      if (from_package != r && from_package.rfind(r + ".", 0) != 0)
+        doc.fail(p["release"], "release " + r + " does not match the source package " + k.package +
+                                   " (it builds " + from_package + ")");
+    AxisValues one;
+    for (const auto& [axis, values] : k.provides) {
+      if (values.size() != 1 && axis != "source")
+        doc.fail(p[axis], "a built kernel has one value of " + axis + " (one .config), found a list");
+      if (axis != "source" && axis != "release") one[axis] = values.front();
+    }
+    if (auto why = invalid_combination(k.arch, one)) doc.fail(p, "this kernel cannot exist: " + *why);
+    // Kconfig's defaults must never decide an axis silently: a built kernel
+    // names every kernel axis of its arch, and each value has its fragment.
+    std::vector<std::string> axes;
+    if (k.arch == util::Arch::aarch64) axes = {"page_size", "va_bits"};
+    if (k.arch == util::Arch::armhf) axes = {"vmsplit"};
+    const std::filesystem::path dir = fragments_root / std::string(util::arch_info(k.arch).name);
+    const auto need = [&](const std::filesystem::path& f, const YAML::Node& at, const std::string& what) {
+      if (!std::filesystem::is_regular_file(f))
+        doc.fail(at, "no config fragment " + f.string() + " (" + what + ")");
+      k.fragments.push_back(f);
+      parse_config_fragment(util::read_file(f), f);  // a malformed line is bad input now, not at build time
+    };
+    need(dir / "base.config", root["arch"], "the minimal config every built kernel of this arch starts from");
+    for (const auto& axis : axes) {
+      auto it = k.provides.find(axis);
+      if (it == k.provides.end() || !p[axis].IsDefined())
+        doc.fail(p, "a built " + std::string(util::arch_info(k.arch).name) + " kernel must say its " + axis +
+                        " (provides: " + axis + ": ...), so that no Kconfig default decides it");
+      need(dir / (axis_label(axis, it->second.front()) + ".config"), p[axis],
+           "the fragment for " + axis + " " + it->second.front());
+    }
+    for (const auto& extra : k.extra_fragments) need(dir / extra, root["built"]["fragments"], "listed in fragments");
+  }
   if (!k.provides.count("page_size")) k.provides["page_size"] = {"4096"};
   if (const YAML::Node c = root["cmdline"]; c.IsDefined() && !(c.IsSequence() && c.size() == 0))
     k.cmdline = doc.string_or_list(c, "a kernel argument");

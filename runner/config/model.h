@@ -57,8 +57,15 @@ struct KernelRecipe {
   std::filesystem::path file;
   util::Arch arch = util::Arch::x86_64;
   KernelSource source = KernelSource::debian;
-  std::string suite;            ///< debian: bookworm | trixie | sid
-  std::string package;          ///< debian: the metapackage, e.g. linux-image-arm64
+  std::string suite;            ///< the Debian suite the kernel (debian) or its source (built) comes from
+  std::string package;          ///< debian: the metapackage, e.g. linux-image-arm64;
+                                ///< built: the source package, e.g. linux-source-6.12
+  /// built: fragments beyond the arch's base and one per kernel axis value,
+  /// as file names in kernels/fragments/<arch>/ (see prepare/kernel_config.h).
+  std::vector<std::string> extra_fragments;
+  /// built: every fragment, in order: <arch>/base.config, one per kernel axis
+  /// value (<arch>/<axis label>.config, e.g. aarch64/16k.config), then extras.
+  std::vector<std::filesystem::path> fragments;
   /// Kernel axes this kernel has, canonical values (release, page_size,
   /// va_bits, vmsplit, source). A machine axis may list several values it
   /// supports, e.g. paging: [4level, 5level].
@@ -97,7 +104,9 @@ struct Matrix {
 /// Loaders. Each throws util::InputError (file:line:col: what was expected).
 Matrix load_matrix(const YamlReader& doc);
 ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& dir);
-KernelRecipe load_kernel_recipe(const YamlReader& doc, const std::string& id);
+/// fragments_root: kernels/fragments, where a built recipe's config fragments live.
+KernelRecipe load_kernel_recipe(const YamlReader& doc, const std::string& id,
+                                const std::filesystem::path& fragments_root);
 
 /// Identifiers a predicate may use: the axes, `arch`, and the guest facts.
 bool is_known_predicate_name(std::string_view name);

@@ -57,7 +57,7 @@ Project load_project(const fs::path& matrix_file, const std::vector<fs::path>& s
 
   for (const auto& f : sorted_entries(kernels_dir)) {
     if (f.extension() != ".yaml") continue;
-    p.kernels.push_back(load_kernel_recipe(YamlReader::load_file(f), f.stem().string()));
+    p.kernels.push_back(load_kernel_recipe(YamlReader::load_file(f), f.stem().string(), kernels_dir / "fragments"));
   }
   return p;
 }

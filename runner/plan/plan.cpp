@@ -139,6 +139,15 @@ Plan make_plan(const config::Project& project, const Filters& filters) {
                                         describe(entry.arch, requested), entry.where});
         continue;
       }
+      // A Debian kernel is the default: built kernels exist for the settings
+      // Debian does not ship. So when the cell does not name its source and
+      // exactly one of its matches is a Debian kernel, that is the one.
+      if (found.size() > 1 && !requested.count("source")) {
+        std::vector<const config::KernelRecipe*> debian;
+        for (const auto* k : found)
+          if (k->source == config::KernelSource::debian) debian.push_back(k);
+        if (debian.size() == 1) found = debian;
+      }
       if (found.size() > 1) {
         std::string names;
         for (const auto* k : found) names += (names.empty() ? "" : ", ") + k->id;

@@ -3,12 +3,11 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
 #include "prepare/apt_sources.h"
+#include "prepare/apt_state.h"
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/sha256.h"
@@ -20,8 +19,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-constexpr const char* kKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
 bool is_kernel_package(const std::string& name) {
   return name.rfind("linux-image-", 0) == 0 || name.rfind("linux-binary-", 0) == 0;
@@ -80,73 +77,6 @@ std::string kernel_cache_key(const DebianKernelSpec& spec, const std::vector<Res
 DebianKernelFetcher::DebianKernelFetcher(fs::path cache_root, std::function<void(std::string_view)> progress)
     : cache_(std::move(cache_root)), progress_(std::move(progress)) {}
 
-fs::path DebianKernelFetcher::apt_dir(const DebianKernelSpec& spec) const {
-  return cache_ / "apt" / (spec.suite + "-" + spec.deb_arch);
-}
-
-std::vector<std::string> DebianKernelFetcher::apt_options(const DebianKernelSpec& spec) const {
-  const fs::path d = apt_dir(spec);
-  std::vector<std::string> opts{"-o", "Dir::Etc::SourceList=" + (d / "sources.list").string(),
-          "-o", "Dir::Etc::SourceParts=" + (d / "sources.list.d").string(),
-          "-o", "Dir::Etc::Preferences=" + (d / "preferences").string(),
-          "-o", "Dir::Etc::PreferencesParts=" + (d / "preferences.d").string(),
-          "-o", "Dir::State=" + (d / "state").string(),
-          "-o", "Dir::State::Status=" + (d / "status").string(),
-          "-o", "Dir::Cache=" + (d / "cache").string(),
-          "-o", "APT::Architecture=" + spec.deb_arch,
-          "-o", "APT::Architectures=" + spec.deb_arch,
-          "-o", "APT::Sandbox::User=root",
-          "-o", "Acquire::Languages=none",
-          "-o", "APT::Get::List-Cleanup=false"};
-  if (fs::exists(d / "allow-expired")) {
-    opts.insert(opts.end(), {"-o", "Acquire::Check-Valid-Until=false", "-o", "Acquire::Check-Date=false"});
-  }
-  return opts;
-}
-
-void DebianKernelFetcher::prepare_apt_state(const DebianKernelSpec& spec) const {
-  const fs::path d = apt_dir(spec);
-  for (const char* sub : {"sources.list.d", "preferences.d", "state/lists/partial", "cache/archives/partial"})
-    fs::create_directories(d / sub);
-  if (!fs::exists(d / "status")) util::write_file_atomic(d / "status", "");
-  const std::string line =
-      fmt::format("deb [signed-by={}] {} {} main\n", kKeyring, host_debian_mirror(), spec.suite);
-  util::write_file_atomic(d / "sources.list", line);
-}
-
-void DebianKernelFetcher::apt_update(const DebianKernelSpec& spec) const {
-  // A mirror in the middle of a sync can fail one index; what matters is
-  // whether apt then knows the package, so check that and retry.
-  std::string last;
-  for (int attempt = 1; attempt <= 4; ++attempt) {
-    auto argv = std::vector<std::string>{"apt-get", "-q"};
-    auto opts = apt_options(spec);
-    argv.insert(argv.end(), opts.begin(), opts.end());
-    argv.push_back("update");
-    auto r = util::run_command(argv);
-    last = r.output;
-    auto check = std::vector<std::string>{"apt-cache"};
-    check.insert(check.end(), opts.begin(), opts.end());
-    check.insert(check.end(), {"show", "--no-all-versions", spec.package});
-    if (util::run_command(check).exit_code == 0) return;
-    // Mirrors that serve a stored snapshot of the archive can carry a
-    // Release file past its Valid-Until date. The signature is still
-    // checked; only the freshness window is waived, for this suite, and said.
-    const bool expired = last.find("is expired") != std::string::npos ||
-                         last.find("is not valid yet") != std::string::npos;
-    if (expired && !fs::exists(apt_dir(spec) / "allow-expired")) {
-      util::write_file_atomic(apt_dir(spec) / "allow-expired", "Release file outside its validity window\n");
-      progress_(fmt::format("the {} Release file on this mirror is outside its Valid-Until window; using it "
-                            "anyway (its signature is still verified)", spec.suite));
-      continue;
-    }
-    progress_(fmt::format("apt-get update for {} {} failed (attempt {}); retrying", spec.suite, spec.deb_arch, attempt));
-    std::this_thread::sleep_for(std::chrono::seconds(5 * attempt));
-  }
-  throw util::Error(fmt::format("apt could not fetch the {} {} package index with {}:\n{}", spec.suite, spec.deb_arch,
-                                spec.package, tail(last)));
-}
-
 KernelArtifact DebianKernelFetcher::fetch(const DebianKernelSpec& spec, bool refresh) {
   const fs::path kernels = cache_ / "kernels";
   fs::create_directories(kernels / "resolved");
@@ -172,18 +102,11 @@ KernelArtifact DebianKernelFetcher::fetch(const DebianKernelSpec& spec, bool ref
     }
   }
 
-  prepare_apt_state(spec);
+  const AptState apt(cache_, spec.suite, spec.deb_arch, progress_);
   progress_(fmt::format("resolving {} in Debian {} ({})", spec.package, spec.suite, spec.deb_arch));
-  apt_update(spec);
-  const auto opts = apt_options(spec);
-  const auto pkgs = kernel_packages(spec.package, [&](const std::string& name) {
-    auto argv = std::vector<std::string>{"apt-cache"};
-    argv.insert(argv.end(), opts.begin(), opts.end());
-    argv.insert(argv.end(), {"show", "--no-all-versions", name});
-    auto r = util::run_command(argv);
-    return r.exit_code == 0 ? r.output : std::string();
-  });
-  KernelArtifact a = download(spec, pkgs);
+  apt.update(spec.package);
+  const auto pkgs = kernel_packages(spec.package, [&](const std::string& name) { return apt.show(name); });
+  KernelArtifact a = download(apt, spec, pkgs);
   json packages = json::array();
   for (const auto& p : pkgs) packages.push_back({{"name", p.name}, {"version", p.version}, {"sha256", p.sha256}});
   util::write_file_atomic(record, json{{"spec", {{"suite", spec.suite}, {"arch", spec.deb_arch}, {"package", spec.package}}},
@@ -193,23 +116,16 @@ KernelArtifact DebianKernelFetcher::fetch(const DebianKernelSpec& spec, bool ref
   return a;
 }
 
-KernelArtifact DebianKernelFetcher::download(const DebianKernelSpec& spec, const std::vector<ResolvedPackage>& pkgs) {
+KernelArtifact DebianKernelFetcher::download(const AptState& apt, const DebianKernelSpec& spec,
+                                             const std::vector<ResolvedPackage>& pkgs) {
   const std::string key = kernel_cache_key(spec, pkgs);
   const fs::path entry = cache_ / "kernels" / key;
   const fs::path work = cache_ / "kernels" / (".work-" + key + "-" + std::to_string(::getpid()));
   fs::remove_all(work);
   fs::create_directories(work / "debs");
-  const auto opts = apt_options(spec);
   for (const auto& p : pkgs) {
     progress_(fmt::format("downloading {} {} ({} {})", p.name, p.version, spec.suite, spec.deb_arch));
-    auto argv = std::vector<std::string>{"apt-get", "-q"};
-    argv.insert(argv.end(), opts.begin(), opts.end());
-    argv.insert(argv.end(), {"download", p.name + "=" + p.version});
-    util::CommandOptions co;
-    co.cwd = work / "debs";
-    // apt-get download checks the file against the hash in the signed index.
-    auto r = util::run_command(argv, co);
-    if (r.exit_code != 0) throw util::Error(fmt::format("downloading {} failed:\n{}", p.name, tail(r.output)));
+    apt.download(p.name, p.version, work / "debs");
   }
   for (const auto& deb : fs::directory_iterator(work / "debs")) {
     auto r = util::run_command({"dpkg-deb", "-x", deb.path().string(), (work / "root").string()});

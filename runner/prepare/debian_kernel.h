@@ -40,6 +40,8 @@ std::vector<ResolvedPackage> kernel_packages(const std::string& metapackage,
 /// The content address of a resolution (pure).
 std::string kernel_cache_key(const DebianKernelSpec& spec, const std::vector<ResolvedPackage>& pkgs);
 
+class AptState;
+
 class DebianKernelFetcher {
  public:
   DebianKernelFetcher(std::filesystem::path cache_root, std::function<void(std::string_view)> progress);
@@ -52,11 +54,8 @@ class DebianKernelFetcher {
   KernelArtifact fetch(const DebianKernelSpec& spec, bool refresh);
 
  private:
-  std::vector<std::string> apt_options(const DebianKernelSpec& spec) const;
-  void prepare_apt_state(const DebianKernelSpec& spec) const;
-  void apt_update(const DebianKernelSpec& spec) const;
-  KernelArtifact download(const DebianKernelSpec& spec, const std::vector<ResolvedPackage>& pkgs);
-  std::filesystem::path apt_dir(const DebianKernelSpec& spec) const;
+  KernelArtifact download(const AptState& apt, const DebianKernelSpec& spec,
+                          const std::vector<ResolvedPackage>& pkgs);
 
   std::filesystem::path cache_;
   std::function<void(std::string_view)> progress_;

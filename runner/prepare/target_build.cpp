@@ -23,25 +23,6 @@ std::string cmake_quote(const std::string& s) {
   return out + "\"";
 }
 
-std::string log_tail(const fs::path& log, std::size_t lines) {
-  std::string text;
-  try {
-    text = util::read_file(log);
-  } catch (...) {
-    return "(no build log)";
-  }
-  std::size_t pos = text.size(), n = 0;
-  while (pos > 0 && n <= lines) {
-    pos = text.rfind('\n', pos - 1);
-    if (pos == std::string::npos) {
-      pos = 0;
-      break;
-    }
-    ++n;
-  }
-  return text.substr(pos);
-}
-
 }  // namespace
 
 std::string scenarios_cmake(const std::vector<const config::ScenarioSpec*>& scenarios) {
@@ -106,7 +87,7 @@ TargetBinaries TargetBuilder::build(util::Arch arch,
     opts.append = true;  // one log for configure and build
     if (r.exit_code != 0)
       throw util::Error(fmt::format("building guest binaries for {} failed ({}); log {}:\n{}", info.name,
-                                    util::quote_argv(argv), out.log.string(), log_tail(out.log, 25)));
+                                    util::quote_argv(argv), out.log.string(), util::file_tail(out.log, 25)));
   }
 
   out.agent = build_dir / "bin" / "archmatrix-agent";

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -71,6 +72,30 @@ std::string read_file(const fs::path& path) {
   ss << in.rdbuf();
   if (in.bad()) throw Error("cannot read " + path.string());
   return ss.str();
+}
+
+std::string file_tail(const fs::path& path, std::size_t lines) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "(no log at " + path.string() + ")";
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  const std::streamoff want = std::min<std::streamoff>(size, 64 * 1024);
+  in.seekg(size - want);
+  std::string text(static_cast<std::size_t>(want), '\0');
+  in.read(text.data(), want);
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  std::size_t pos = text.size(), n = 0;
+  if (pos > 0 && text.back() == '\n') --pos;
+  while (pos > 0 && n < lines) {
+    const std::size_t nl = text.rfind('\n', pos - 1);
+    if (nl == std::string::npos) {
+      pos = 0;
+      break;
+    }
+    pos = nl;
+    ++n;
+  }
+  return text.substr(pos == 0 ? 0 : pos + 1);
 }
 
 FileLock::FileLock(const fs::path& lock_file) {

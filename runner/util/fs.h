@@ -17,6 +17,10 @@ void write_file_atomic(const std::filesystem::path& path, std::string_view conte
 /// The whole file; throws util::Error naming the path.
 std::string read_file(const std::filesystem::path& path);
 
+/// The last `lines` lines of a (log) file, reading at most its last 64 KiB;
+/// "(no log at PATH)" when it cannot be read.
+std::string file_tail(const std::filesystem::path& path, std::size_t lines);
+
 /// An exclusive advisory lock (flock) on a lock file, held for the object's
 /// lifetime; blocks until it is granted. For cache entries shared by runs.
 class FileLock {

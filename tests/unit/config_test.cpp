@@ -124,7 +124,7 @@ TEST(ConfigKernel, RecipeProvidesCanonicalAxes) {
       YamlReader::load_string("arch: aarch64\nsource: debian\ndebian: {suite: trixie, package: linux-image-arm64-16k}\n"
                               "provides: {release: '6.12', page_size: 16K, va_bits: 52, va_bits_default: 47}\n",
                               "k.yaml"),
-      "k");
+      "k", "/nonexistent");
   EXPECT_EQ(k.provides.at("page_size"), std::vector<std::string>{"16384"});
   EXPECT_EQ(k.provides.at("source"), std::vector<std::string>{"debian"});
   EXPECT_EQ(k.va_bits_default, "47");
@@ -135,7 +135,7 @@ TEST(ConfigKernel, UnknownSuite) {
     load_kernel_recipe(YamlReader::load_string("arch: x86_64\nsource: debian\ndebian: {suite: buster, package: p}\n"
                                                "provides: {release: '4.19'}\n",
                                                "k.yaml"),
-                       "k");
+                       "k", "/nonexistent");
   });
   EXPECT_NE(e.find("expected suite bookworm, trixie or sid, found 'buster'"), std::string::npos) << e;
 }

@@ -68,6 +68,42 @@ TEST(Plan, AmbiguousKernelIsAnError) {
   EXPECT_EQ(make_plan(project).cells[0].kernel->id, "arm4k");
 }
 
+// Built kernels exist for what Debian does not ship; where a Debian kernel
+// and a built one both fit a cell that does not name its source, the Debian
+// one is used, and naming the source picks the other.
+TEST(Plan, ADebianKernelIsPreferredUnlessTheCellNamesItsSource) {
+  auto project = small_project();
+  auto built = testing::recipe("built-4k", util::Arch::aarch64,
+                               {{"release", {"6.12"}}, {"page_size", {"4096"}}, {"va_bits", {"48"}}});
+  built.source = config::KernelSource::built;
+  built.provides["source"] = {"built"};
+  project.kernels.push_back(built);
+  project.matrix.entries[0].axes["page_size"] = {"4096"};
+  EXPECT_EQ(make_plan(project).cells[0].kernel->id, "arm4k");
+  project.matrix.entries[0].axes["source"] = {"built"};
+  auto plan = make_plan(project);
+  EXPECT_EQ(plan.cells[0].kernel->id, "built-4k");
+  EXPECT_EQ(plan.cells[0].axes.at("release"), "6.12");
+}
+
+TEST(Plan, TwoBuiltKernelsForOneCellAreStillAmbiguous) {
+  auto project = small_project();
+  for (const char* id : {"built-a", "built-b"}) {
+    auto built = testing::recipe(id, util::Arch::aarch64, {{"release", {"6.12"}}, {"page_size", {"65536"}}});
+    built.source = config::KernelSource::built;
+    built.provides["source"] = {"built"};
+    project.kernels.push_back(built);
+  }
+  project.matrix.entries[0].axes["page_size"] = {"65536"};
+  try {
+    make_plan(project);
+    FAIL() << "no error";
+  } catch (const util::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("matches several kernel recipes (built-a, built-b)"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Plan, FiltersByCellGlobAndScenario) {
   auto project = small_project();
   auto p = make_plan(project, Filters{{"aarch64-*"}, {"sparse"}});

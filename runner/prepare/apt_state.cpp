@@ -1,0 +1,104 @@
+#include "prepare/apt_state.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <thread>
+
+#include "prepare/apt_sources.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/subprocess.h"
+
+namespace archmatrix::prepare {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
+
+std::string tail(const std::string& s, std::size_t n = 1500) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
+
+}  // namespace
+
+AptState::AptState(fs::path cache_root, std::string suite, std::string deb_arch, Progress progress)
+    : cache_(std::move(cache_root)), suite_(std::move(suite)), deb_arch_(std::move(deb_arch)),
+      progress_(std::move(progress)) {}
+
+fs::path AptState::dir() const { return cache_ / "apt" / (suite_ + "-" + deb_arch_); }
+
+std::vector<std::string> AptState::argv(const std::string& tool, const std::vector<std::string>& args) const {
+  const fs::path d = dir();
+  std::vector<std::string> v{tool};
+  if (tool == "apt-get") v.push_back("-q");
+  const std::vector<std::string> opts{
+      "Dir::Etc::SourceList=" + (d / "sources.list").string(),
+      "Dir::Etc::SourceParts=" + (d / "sources.list.d").string(),
+      "Dir::Etc::Preferences=" + (d / "preferences").string(),
+      "Dir::Etc::PreferencesParts=" + (d / "preferences.d").string(),
+      "Dir::State=" + (d / "state").string(),
+      "Dir::State::Status=" + (d / "status").string(),
+      "Dir::Cache=" + (d / "cache").string(),
+      "APT::Architecture=" + deb_arch_,
+      "APT::Architectures=" + deb_arch_,
+      "APT::Sandbox::User=root",
+      "Acquire::Languages=none",
+      "APT::Get::List-Cleanup=false"};
+  for (const auto& o : opts) v.insert(v.end(), {"-o", o});
+  if (fs::exists(d / "allow-expired"))
+    v.insert(v.end(), {"-o", "Acquire::Check-Valid-Until=false", "-o", "Acquire::Check-Date=false"});
+  v.insert(v.end(), args.begin(), args.end());
+  return v;
+}
+
+void AptState::prepare() const {
+  const fs::path d = dir();
+  for (const char* sub : {"sources.list.d", "preferences.d", "state/lists/partial", "cache/archives/partial"})
+    fs::create_directories(d / sub);
+  if (!fs::exists(d / "status")) util::write_file_atomic(d / "status", "");
+  const std::string line = fmt::format("deb [signed-by={}] {} {} main\n", kKeyring, host_debian_mirror(), suite_);
+  util::write_file_atomic(d / "sources.list", line);
+}
+
+void AptState::update(const std::string& probe_package) const {
+  prepare();
+  // A mirror in the middle of a sync can fail one index; what matters is
+  // whether apt then knows the package, so check that and retry.
+  std::string last;
+  for (int attempt = 1; attempt <= 4; ++attempt) {
+    last = util::run_command(argv("apt-get", {"update"})).output;
+    if (!show(probe_package).empty()) return;
+    // Mirrors that serve a stored snapshot of the archive can carry a
+    // Release file past its Valid-Until date. The signature is still
+    // checked; only the freshness window is waived, for this suite, and said.
+    const bool expired = last.find("is expired") != std::string::npos ||
+                         last.find("is not valid yet") != std::string::npos;
+    if (expired && !fs::exists(dir() / "allow-expired")) {
+      util::write_file_atomic(dir() / "allow-expired", "Release file outside its validity window\n");
+      progress_(fmt::format("the {} Release file on this mirror is outside its Valid-Until window; using it "
+                            "anyway (its signature is still verified)", suite_));
+      continue;
+    }
+    progress_(fmt::format("apt-get update for {} {} failed (attempt {}); retrying", suite_, deb_arch_, attempt));
+    std::this_thread::sleep_for(std::chrono::seconds(5 * attempt));
+  }
+  throw util::Error(fmt::format("apt could not fetch the {} {} package index with {}:\n{}", suite_, deb_arch_,
+                                probe_package, tail(last)));
+}
+
+std::string AptState::show(const std::string& name) const {
+  auto r = util::run_command(argv("apt-cache", {"show", "--no-all-versions", name}));
+  return r.exit_code == 0 ? r.output : std::string();
+}
+
+void AptState::download(const std::string& name, const std::string& version, const fs::path& where) const {
+  fs::create_directories(where);
+  util::CommandOptions co;
+  co.cwd = where;
+  // apt-get download checks the file against the hash in the signed index.
+  auto r = util::run_command(argv("apt-get", {"download", name + "=" + version}), co);
+  if (r.exit_code != 0) throw util::Error(fmt::format("downloading {} {} failed:\n{}", name, version, tail(r.output)));
+}
+
+}  // namespace archmatrix::prepare
