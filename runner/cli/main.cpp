@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/kernels.h"
 #include "cli/report_commands.h"
 #include "util/error.h"
 
@@ -51,6 +52,21 @@ int main(int argc, char** argv) {
   auto* list_cmd = app.add_subcommand("list", "Show the planned cells and scenarios without booting anything");
   add_common(list_cmd, list);
 
+  cli::KernelsOptions kernels;
+  auto* kernels_cmd = app.add_subcommand("kernels", "The kernel cache: list, build or clean it");
+  kernels_cmd->require_subcommand(1);
+  auto* k_list = kernels_cmd->add_subcommand("list", "Every recipe in kernels/, the cells using it, and its cache state");
+  add_common(k_list, kernels.common);
+  auto* k_build = kernels_cmd->add_subcommand("build", "Download and build kernels into the cache without booting");
+  add_common(k_build, kernels.common);
+  k_build->add_option("recipes", kernels.patterns, "Recipe id globs (default: the recipes the matrix uses)");
+  k_build->add_option("-j,--jobs", kernels.jobs, "Kernel builds at once (default: number of CPUs)")
+      ->check(CLI::Range(1, 256));
+  k_build->add_flag("--refresh", kernels.refresh, "Resolve the Debian packages again (a newer version is a new key)");
+  auto* k_clean = kernels_cmd->add_subcommand(
+      "clean", "Remove what can be regenerated: object trees, unpacked sources, unreferenced entries");
+  k_clean->add_flag("--all", kernels.all, "Remove every kernel, source, object tree and apt state in the cache");
+
   int report_status = -1;  // set only when diff or merge ran
   cli::add_report_commands(app, report_status);
 
@@ -63,12 +79,16 @@ int main(int argc, char** argv) {
   if (report_status >= 0) return report_status;
 
   try {
-    for (auto* o : {&run.common, &list}) {
+    for (auto* o : {&run.common, &list, &kernels.common}) {
       if (o->root.empty()) o->root = ARCHMATRIX_SOURCE_ROOT;
       if (o->matrix.empty()) o->matrix = o->root / "matrix.yaml";
     }
     if (run.jobs == 0) run.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (*run_cmd) return cli::run_run(run);
+    if (*kernels_cmd) {
+      kernels.action = *k_list ? "list" : *k_build ? "build" : "clean";
+      return cli::run_kernels(kernels);
+    }
     return cli::run_list(list);
   } catch (const util::Error& e) {
     std::cerr << "archmatrix: " << e.what() << "\n";

@@ -8,18 +8,16 @@
 #include <ctime>
 #include <iostream>
 #include <map>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include "cli/commands.h"
+#include "cli/kernels.h"
 #include "cli/progress.h"
 #include "cli/project_loading.h"
 #include "exec/qemu_command.h"
 #include "exec/supervisor.h"
 #include "prepare/cell_image.h"
 #include "prepare/debian_kernel.h"
-#include "prepare/kernel_build.h"
 #include "prepare/kernel_image.h"
 #include "prepare/target_build.h"
 #include "report/attribution.h"
@@ -55,54 +53,9 @@ struct Prepared {
   std::map<util::Arch, std::string> binary_errors;
 };
 
-int cpu_count() {
-  const unsigned n = std::thread::hardware_concurrency();
-  return n == 0 ? 1 : static_cast<int>(n);
-}
-
-// Built kernels: at most --jobs builds at once, the CPUs shared between them
-// (make -j CPUs/builds). Each build reports its step to the progress display.
-void build_kernels(const std::vector<const config::KernelRecipe*>& recipes, const RunOptions& o, Progress& progress,
-                   Prepared& p) {
-  if (recipes.empty()) return;
-  const int jobs = o.jobs > 0 ? o.jobs : cpu_count();
-  const int workers = std::min<int>(jobs, static_cast<int>(recipes.size()));
-  const int make_jobs = std::max(1, cpu_count() / workers);
-  prepare::KernelBuilder builder(
-      util::cache_root(), [&](std::string_view m) { progress.log(m); },
-      [&](const std::string& id, const std::string& what) { progress.task("kernel " + id, what); });
-  std::mutex mu;
-  std::size_t next = 0;
-  const auto work = [&] {
-    for (;;) {
-      const config::KernelRecipe* k = nullptr;
-      {
-        std::lock_guard lk(mu);
-        if (next == recipes.size()) return;
-        k = recipes[next++];
-      }
-      try {
-        auto a = builder.build(*k, make_jobs, o.refresh_kernels);
-        std::lock_guard lk(mu);
-        p.kernels[k->id] = std::move(a);
-      } catch (const std::exception& e) {
-        std::lock_guard lk(mu);
-        p.kernel_errors[k->id] = std::string("kernel ") + k->id + ": " + e.what();
-        progress.log(p.kernel_errors[k->id]);
-      }
-      progress.task_done("kernel " + k->id);
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int i = 1; i < workers; ++i) threads.emplace_back(work);
-  work();
-  for (auto& t : threads) t.join();
-}
-
 Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progress) {
   Prepared p;
   const fs::path cache = util::cache_root();
-  prepare::DebianKernelFetcher fetcher(cache, [&](std::string_view m) { progress.log(m); });
   std::map<std::string, const config::KernelRecipe*> recipes;
   std::map<util::Arch, std::vector<const config::ScenarioSpec*>> per_arch;
   for (const auto& c : lp.plan.cells) {
@@ -113,21 +66,11 @@ Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progre
   }
   // A kernel or build that fails turns its cells into ERROR results; the
   // other cells still run, so one bad download loses nobody else's results.
-  std::vector<const config::KernelRecipe*> to_build;
-  for (const auto& [id, k] : recipes) {
-    if (k->source == config::KernelSource::built) {
-      to_build.push_back(k);
-      continue;
-    }
-    try {
-      p.kernels[id] = fetcher.fetch({k->suite, std::string(util::arch_info(k->arch).deb_arch), k->package},
-                                    o.refresh_kernels);
-    } catch (const std::exception& e) {
-      p.kernel_errors[id] = std::string("kernel ") + id + ": " + e.what();
-      progress.log(p.kernel_errors[id]);
-    }
-  }
-  build_kernels(to_build, o, progress, p);
+  std::vector<const config::KernelRecipe*> kernels;
+  for (const auto& [id, k] : recipes) kernels.push_back(k);
+  auto pk = prepare_kernels(kernels, o.jobs, o.refresh_kernels, progress);
+  p.kernels = std::move(pk.kernels);
+  p.kernel_errors = std::move(pk.errors);
   prepare::TargetBuilder builder(o.common.root, cache, [&](std::string_view m) { progress.log(m); });
   for (auto& [arch, list] : per_arch) {
     std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->name < b->name; });

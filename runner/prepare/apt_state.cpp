@@ -62,6 +62,10 @@ void AptState::prepare() const {
 }
 
 void AptState::update(const std::string& probe_package) const {
+  fs::create_directories(dir());
+  // Debian kernels and kernel sources of one suite share this state, and so
+  // may two runs: one apt-get update at a time.
+  util::FileLock lock(dir().string() + ".lock");
   prepare();
   // A mirror in the middle of a sync can fail one index; what matters is
   // whether apt then knows the package, so check that and retry.

@@ -77,29 +77,37 @@ std::string kernel_cache_key(const DebianKernelSpec& spec, const std::vector<Res
 DebianKernelFetcher::DebianKernelFetcher(fs::path cache_root, std::function<void(std::string_view)> progress)
     : cache_(std::move(cache_root)), progress_(std::move(progress)) {}
 
+fs::path DebianKernelFetcher::record_path(const DebianKernelSpec& spec) const {
+  return cache_ / "kernels" / "resolved" / (spec.suite + "-" + spec.deb_arch + "-" + spec.package + ".json");
+}
+
+std::optional<KernelArtifact> DebianKernelFetcher::cached(const DebianKernelSpec& spec) const {
+  try {
+    const json r = json::parse(util::read_file(record_path(spec)));
+    const fs::path entry = cache_ / "kernels" / r.at("cache_key").get<std::string>();
+    const json meta = json::parse(util::read_file(entry / "meta.json"));
+    const fs::path image = entry / "vmlinuz";
+    if (fs::exists(image) && util::sha256_file(image) == meta.at("sha256").get<std::string>())
+      return KernelArtifact{image, meta.at("package"), meta.at("version"), meta.at("release"), meta.at("sha256"),
+                            r.at("cache_key")};
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
 KernelArtifact DebianKernelFetcher::fetch(const DebianKernelSpec& spec, bool refresh) {
   const fs::path kernels = cache_ / "kernels";
   fs::create_directories(kernels / "resolved");
   util::FileLock lock(kernels / (".lock-" + spec.suite + "-" + spec.deb_arch));
-  const fs::path record = kernels / "resolved" / (spec.suite + "-" + spec.deb_arch + "-" + spec.package + ".json");
+  const fs::path record = record_path(spec);
 
   if (!refresh && fs::exists(record)) {
-    try {
-      const json r = json::parse(util::read_file(record));
-      const fs::path entry = kernels / r.at("cache_key").get<std::string>();
-      const json meta = json::parse(util::read_file(entry / "meta.json"));
-      const fs::path image = entry / "vmlinuz";
-      if (fs::exists(image) && util::sha256_file(image) == meta.at("sha256").get<std::string>()) {
-        progress_(fmt::format("kernel {} ({} {}) from the cache", meta.at("package").get<std::string>(),
-                              spec.suite, spec.deb_arch));
-        return {image, meta.at("package"), meta.at("version"), meta.at("release"), meta.at("sha256"),
-                r.at("cache_key")};
-      }
-      progress_(fmt::format("cached kernel for {} {} {} fails its checksum: fetching it again", spec.suite,
-                            spec.deb_arch, spec.package));
-    } catch (const std::exception& e) {
-      progress_(fmt::format("kernel record {} unusable ({}): resolving again", record.string(), e.what()));
+    if (auto a = cached(spec)) {
+      progress_(fmt::format("kernel {} ({} {}) from the cache", a->package, spec.suite, spec.deb_arch));
+      return *a;
     }
+    progress_(fmt::format("cached kernel for {} {} {} is missing or fails its checksum: fetching it again", spec.suite,
+                          spec.deb_arch, spec.package));
   }
 
   const AptState apt(cache_, spec.suite, spec.deb_arch, progress_);

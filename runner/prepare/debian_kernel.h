@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,7 +54,12 @@ class DebianKernelFetcher {
   /// refresh is set or the entry fails its checksum.
   KernelArtifact fetch(const DebianKernelSpec& spec, bool refresh);
 
+  /// The recorded kernel for spec if its entry is there and passes its
+  /// checksum; downloads nothing.
+  std::optional<KernelArtifact> cached(const DebianKernelSpec& spec) const;
+
  private:
+  std::filesystem::path record_path(const DebianKernelSpec& spec) const;
   KernelArtifact download(const AptState& apt, const DebianKernelSpec& spec,
                           const std::vector<ResolvedPackage>& pkgs);
 

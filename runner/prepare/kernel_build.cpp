@@ -275,6 +275,8 @@ KernelArtifact KernelBuilder::build(const config::KernelRecipe& k, int make_jobs
   const std::string key = config::built_kernel_key(in, dot_config);
   std::optional<KernelArtifact> art = entry_if_valid(kernels / key, key);
   if (!art) {
+    // Cold: nothing compiled yet in the object tree (the figure bench/ reports).
+    const bool cold = !fs::exists(obj / "vmlinux");
     const auto t0 = Clock::now();
     const auto build = make({fmt::format("-j{}", std::max(1, make_jobs)), std::string(kb.make_target)});
     opts.append = true;
@@ -306,7 +308,8 @@ KernelArtifact KernelBuilder::build(const config::KernelRecipe& k, int make_jobs
                                  {"sha256", sha}, {"source", "built"}, {"recipe", k.id}, {"arch", arch_name},
                                  {"suite", k.suite}, {"source_sha256", src.sha256}, {"toolchain", in.toolchain},
                                  {"make_target", kb.make_target}, {"fragments", frags},
-                                 {"build_seconds", seconds}, {"make_jobs", std::max(1, make_jobs)}}
+                                 {"build_seconds", seconds}, {"cold_build", cold},
+                                 {"make_jobs", std::max(1, make_jobs)}}
                                     .dump(2) + "\n");
     fs::remove_all(kernels / key);
     fs::rename(work, kernels / key);

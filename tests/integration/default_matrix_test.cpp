@@ -1,9 +1,12 @@
-// Boots the default matrix for real and checks what the issue promises a new
-// user: every cell's guest is what the cell says, both first scenarios report
-// real results, a second run downloads nothing, and no QEMU outlives a run.
+// Boots a matrix for real and checks what the issues promise a new user:
+// every cell's guest is what the cell says, the scenarios report real
+// results, a second run downloads and builds nothing, a damaged cache entry
+// is rebuilt, and no QEMU outlives a run. The matrix is tests/integration/
+// matrix.yaml: the default matrix's Debian cells plus one built kernel.
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 
 #include "run_helpers.h"
@@ -11,7 +14,7 @@
 namespace archmatrix::testing {
 namespace {
 
-const std::string kMatrix = std::string(ARCHMATRIX_SOURCE_ROOT) + "/matrix.yaml";
+const std::string kMatrix = std::string(ARCHMATRIX_SOURCE_ROOT) + "/tests/integration/matrix.yaml";
 
 class DefaultMatrix : public ::testing::Test {
  protected:
@@ -48,9 +51,9 @@ TEST_F(DefaultMatrix, EveryCellsGuestIsWhatTheCellSays) {
       // cell id -> (page_size, machine)
       {"x86_64-6.1", {"4096", "x86_64"}},      {"x86_64-6.12", {"4096", "x86_64"}},
       {"x86_64-7", {"4096", "x86_64"}},        {"x86_64-5lvl-6.1", {"4096", "x86_64"}},
-      {"armhf-6.1", {"4096", "armv7l"}},       {"aarch64-4k-6.1", {"4096", "aarch64"}},
+      {"armhf-3g1g-6.1", {"4096", "armv7l"}},  {"aarch64-4k-6.1", {"4096", "aarch64"}},
       {"aarch64-4k-6.12", {"4096", "aarch64"}}, {"aarch64-4k-7", {"4096", "aarch64"}},
-      {"aarch64-16k-6.12", {"16384", "aarch64"}},
+      {"aarch64-16k-6.12", {"16384", "aarch64"}}, {"aarch64-64k-va48", {"65536", "aarch64"}},
   };
   EXPECT_EQ(r["cells"].size(), expected.size());
   for (const auto& [id, want] : expected) {
@@ -72,8 +75,17 @@ TEST_F(DefaultMatrix, EveryCellsGuestIsWhatTheCellSays) {
   EXPECT_EQ(cell(r, "aarch64-16k-6.12")["facts"]["va_bits_default"], "47");
   EXPECT_EQ(cell(r, "aarch64-4k-7")["facts"]["kernel_release"].get<std::string>().rfind("7.", 0), 0u);
   EXPECT_EQ(cell(r, "aarch64-4k-6.1")["facts"]["va_bits"], "48");
+  // The kernel built from Debian's linux-source-6.12 with 64K pages and a
+  // 48-bit VA: both VA figures are 48, and it is the kernel the recipe built.
+  const auto& built = cell(r, "aarch64-64k-va48");
+  EXPECT_EQ(built["facts"]["va_bits"], "48");
+  EXPECT_EQ(built["facts"]["va_bits_default"], "48");
+  EXPECT_EQ(built["kernel"]["source"], "built");
+  EXPECT_EQ(built["kernel"]["package"].get<std::string>().rfind("linux-source-6.12", 0), 0u);
+  EXPECT_NE(built["facts"]["kernel_release"].get<std::string>().find("archmatrix"), std::string::npos)
+      << built["facts"]["kernel_release"];
   // 3G/1G: user space ends just below 0xC0000000.
-  const auto top = std::stoull(cell(r, "armhf-6.1")["facts"]["user_top"].get<std::string>(), nullptr, 16);
+  const auto top = std::stoull(cell(r, "armhf-3g1g-6.1")["facts"]["user_top"].get<std::string>(), nullptr, 16);
   EXPECT_GT(top, 0xB0000000ull);
   EXPECT_LE(top, 0xC0000000ull);
 }
@@ -109,16 +121,45 @@ TEST_F(DefaultMatrix, The16KCellShowsTheHardCodedBlockAssumptionBreaking) {
   }
 }
 
-TEST_F(DefaultMatrix, SecondRunDownloadsNothingAndReusesTheKernel) {
+TEST_F(DefaultMatrix, SecondRunDownloadsAndBuildsNothing) {
   auto first = read_report(*out_);
   const fs::path again = scratch("again");
   auto o = run_archmatrix({"run", "--matrix", kMatrix, "--out", again.string(), "--cell", "aarch64-16k*",
-                           "--scenario", "sparse-tmpfs"},
+                           "--cell", "aarch64-64k*", "--scenario", "sparse-tmpfs"},
                           again / "log.txt");
   EXPECT_EQ(o.exit_code, 0) << o.log;
   EXPECT_EQ(o.log.find("downloading"), std::string::npos) << o.log;
+  EXPECT_EQ(o.log.find("building kernel"), std::string::npos) << o.log;
+  EXPECT_EQ(o.log.find("configuring"), std::string::npos) << o.log;
   auto second = read_report(again);
-  EXPECT_EQ(cell(second, "aarch64-16k-6.12")["kernel"]["sha256"], cell(first, "aarch64-16k-6.12")["kernel"]["sha256"]);
+  for (const char* id : {"aarch64-16k-6.12", "aarch64-64k-va48"})
+    EXPECT_EQ(cell(second, id)["kernel"]["sha256"], cell(first, id)["kernel"]["sha256"]) << id;
+}
+
+// A cache entry damaged on disk is found by its checksum and made again,
+// never booted: for a built kernel that is make in the kept object tree
+// (nothing to compile), for a Debian kernel a new download.
+TEST_F(DefaultMatrix, ADamagedCacheEntryIsDetectedAndRebuilt) {
+  auto first = read_report(*out_);
+  for (const char* id : {"aarch64-64k-va48", "aarch64-16k-6.12"}) {
+    const fs::path image = cell(first, id)["kernel"]["image"].get<std::string>();
+    ASSERT_TRUE(fs::exists(image)) << image;
+    { std::ofstream(image, std::ios::app) << "damage"; }
+  }
+  const fs::path again = scratch("damaged");
+  auto o = run_archmatrix({"run", "--matrix", kMatrix, "--out", again.string(), "--cell", "aarch64-16k*",
+                           "--cell", "aarch64-64k*", "--scenario", "sparse-tmpfs"},
+                          again / "log.txt");
+  EXPECT_EQ(o.exit_code, 0) << o.log;
+  EXPECT_NE(o.log.find("kernel built-6.12-arm64-64k-va48 is missing or fails its checksum"), std::string::npos) << o.log;
+  EXPECT_NE(o.log.find("cached kernel for trixie arm64 linux-image-arm64-16k is missing or fails its checksum"),
+            std::string::npos)
+      << o.log;
+  auto second = read_report(again);
+  for (const char* id : {"aarch64-64k-va48", "aarch64-16k-6.12"}) {
+    EXPECT_EQ(cell(second, id)["kernel"]["sha256"], cell(first, id)["kernel"]["sha256"]) << id;
+    EXPECT_EQ(cell(second, id)["end"], "completed") << id;
+  }
 }
 
 std::map<std::string, std::string> codes(const nlohmann::json& report) {
