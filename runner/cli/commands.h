@@ -22,6 +22,7 @@ struct RunOptions {
   int jobs = 0;  ///< 0: number of CPUs
   std::filesystem::path out = "archmatrix-out";
   bool refresh_kernels = false;
+  std::filesystem::path resume;  ///< --resume DIR: complete the report in DIR
   std::string qemu_dir;  ///< run qemu-system-* from here (tests' fake QEMU)
 };
 

@@ -43,6 +43,10 @@ int main(int argc, char** argv) {
   run_cmd->add_option("-j,--jobs", run.jobs, "Cells booted at once (default: number of CPUs)")
       ->check(CLI::Range(1, 256));
   run_cmd->add_option("-o,--out", run.out, "Directory for reports and console logs")->capture_default_str();
+  auto* resume = run_cmd->add_option("--resume", run.resume,
+                                     "Complete the interrupted run in DIR: run only its unfinished cells")
+                     ->check(CLI::ExistingDirectory);
+  run_cmd->get_option("--out")->excludes(resume);
   run_cmd->add_flag("--refresh-kernels", run.refresh_kernels,
                     "Resolve Debian kernel packages again instead of reusing the recorded versions");
   run_cmd->add_option("--qemu-dir", run.qemu_dir, "Directory holding the qemu-system-* programs to use")
@@ -84,6 +88,7 @@ int main(int argc, char** argv) {
       if (o->matrix.empty()) o->matrix = o->root / "matrix.yaml";
     }
     if (run.jobs == 0) run.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    if (!run.resume.empty()) run.out = run.resume;
     if (*run_cmd) return cli::run_run(run);
     if (*kernels_cmd) {
       kernels.action = *k_list ? "list" : *k_build ? "build" : "clean";

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "cli/commands.h"
@@ -22,6 +23,7 @@
 #include "prepare/target_build.h"
 #include "report/attribution.h"
 #include "report/console_report.h"
+#include "report/json_read.h"
 #include "report/write_reports.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -145,11 +147,38 @@ report::CellSummary summarize(const plan::Cell& cell, const verdict::CellRun& ru
   return c;
 }
 
+// The earlier report of --resume DIR, if it is one this plan can complete.
+report::RunSummary read_resumable(const fs::path& dir, const LoadedPlan& lp, const std::string& shard) {
+  const fs::path file = dir / "report.json";
+  if (!fs::exists(file))
+    throw util::Error("--resume " + dir.string() + ": there is no report.json to resume", util::kExitBadInput);
+  report::RunSummary s = report::read_report(file);
+  if (s.planned_cells != lp.planned_ids || s.shard != shard)
+    throw util::Error("--resume " + dir.string() + ": its report was planned from another matrix, filter or shard (" +
+                          std::to_string(s.planned_cells.size()) + " cells there, " +
+                          std::to_string(lp.planned_ids.size()) +
+                          " now); resume with the same --matrix, --cell, --scenario and --shard",
+                      util::kExitBadInput);
+  return s;
+}
+
 }  // namespace
 
 int run_run(const RunOptions& o) {
   Progress progress(Progress::stderr_is_live());
-  const LoadedPlan lp = load_and_plan(o.common);
+  LoadedPlan lp = load_and_plan(o.common);
+  // --resume: the cells the earlier report finished stay as they are; only
+  // the interrupted and never-run ones run now, and the report is completed.
+  std::optional<report::RunSummary> earlier;
+  std::set<std::string> finished;
+  if (!o.resume.empty()) {
+    earlier = read_resumable(o.resume, lp, o.common.shard);
+    for (const auto& c : earlier->cells)
+      if (c.end != "interrupted" && c.end != "not_run") finished.insert(c.id);
+    std::erase_if(lp.plan.cells, [&](const plan::Cell& c) { return finished.count(c.id) > 0; });
+    progress.log(fmt::format("resuming {}: {} cells finished, {} to run", o.resume.string(), finished.size(),
+                             lp.plan.cells.size()));
+  }
   progress.log(fmt::format("{} cells planned, {} not planned; {} scenarios", lp.plan.cells.size(),
                        lp.plan.skipped.size(), lp.project.scenarios.size()));
   for (const auto& k : lp.plan.skipped) progress.log(fmt::format("not planned: {}: {}", k.id, k.reason));
@@ -233,6 +262,13 @@ int run_run(const RunOptions& o) {
   for (const auto& k : lp.plan.skipped)
     summary.skipped.push_back({k.id, k.reason, k.where.file + ":" + std::to_string(k.where.line)});
   summary.wall_seconds = progress.elapsed();
+  if (earlier) {
+    summary.started = earlier->started;
+    summary.wall_seconds += earlier->wall_seconds;
+    for (auto& c : earlier->cells)
+      if (finished.count(c.id)) summary.cells.push_back(std::move(c));
+    std::sort(summary.cells.begin(), summary.cells.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  }
 
   report::write_all_reports(summary, out);
   std::cout << report::console_summary(summary);

@@ -213,13 +213,16 @@ TEST(Supervision, BootTimeoutKillsQemuAndKeepsTheConsoleLog) {
   EXPECT_EQ(qemu_processes_mentioning(dir.string()), 0);
 }
 
-TEST(Supervision, CtrlCKillsEveryQemuAndWritesAPartialReport) {
+// Ctrl-C in the middle of the matrix, after the first cell has finished:
+// every QEMU is killed and reaped, the partial report is valid and marks the
+// rest NOTRUN, and `run --resume` runs only what is missing and completes it.
+TEST(Supervision, CtrlCKillsEveryQemuAndResumeCompletesTheReport) {
   const fs::path dir = scratch("interrupt");
-  const pid_t pid = spawn({"run", "--matrix", kMatrix, "--out", (dir / "out").string(), "--jobs", "2"}, dir / "log.txt");
-  // Wait until guests are booting, then interrupt as a user at a terminal would.
-  for (int i = 0; i < 600 && qemu_processes_mentioning(dir.string()) == 0; ++i)
+  const fs::path out = dir / "out";
+  const pid_t pid = spawn({"run", "--matrix", kMatrix, "--out", out.string(), "--jobs", "2"}, dir / "log.txt");
+  for (int i = 0; i < 3000 && slurp(dir / "log.txt").find("done after") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  ASSERT_GT(qemu_processes_mentioning(dir.string()), 0) << slurp(dir / "log.txt");
+  ASSERT_NE(slurp(dir / "log.txt").find("done after"), std::string::npos) << slurp(dir / "log.txt");
   ::kill(pid, SIGINT);
   const auto t0 = std::chrono::steady_clock::now();
   const int code = wait_exit(pid);
@@ -227,13 +230,38 @@ TEST(Supervision, CtrlCKillsEveryQemuAndWritesAPartialReport) {
   EXPECT_EQ(code, 130) << slurp(dir / "log.txt");
   EXPECT_LT(took, 10.0);
   EXPECT_EQ(qemu_processes_mentioning(dir.string()), 0);
-  auto r = read_report(dir / "out");
-  EXPECT_EQ(r["interrupted"], true);
+  const auto partial = read_report(out);
+  EXPECT_EQ(partial["interrupted"], true);
   int notrun = 0;
-  for (const auto& c : r["cells"])
+  std::map<std::string, nlohmann::json> finished;
+  for (const auto& c : partial["cells"]) {
+    if (c["end"] != "interrupted" && c["end"] != "not_run") finished[c["id"]] = c;
     for (const auto& s : c["scenarios"])
       for (const auto& res : s["results"]) notrun += res["code"] == "NOTRUN";
+  }
   EXPECT_GT(notrun, 0);
+  ASSERT_FALSE(finished.empty());
+
+  auto o = run_archmatrix({"run", "--matrix", kMatrix, "--resume", out.string()}, dir / "resume.txt");
+  EXPECT_EQ(o.exit_code, 0) << o.log;
+  EXPECT_NE(o.log.find(std::to_string(finished.size()) + " cells finished"), std::string::npos) << o.log;
+  const auto full = read_report(out);
+  EXPECT_EQ(full["interrupted"], false);
+  EXPECT_EQ(full["cells"].size(), partial["planned_cells"].size());
+  for (const auto& c : full["cells"]) {
+    EXPECT_EQ(c["end"], "completed") << c["id"];
+    for (const auto& s : c["scenarios"])
+      for (const auto& res : s["results"]) EXPECT_NE(res["code"], "NOTRUN") << c["id"];
+    // What had finished is kept as it was, not run again.
+    if (finished.count(c["id"])) {
+      EXPECT_EQ(c["wall_seconds"], finished[c["id"]]["wall_seconds"]) << c["id"];
+    }
+  }
+  // A second resume has nothing left to run.
+  auto again = run_archmatrix({"run", "--matrix", kMatrix, "--resume", out.string()}, dir / "resume2.txt");
+  EXPECT_EQ(again.exit_code, 0) << again.log;
+  EXPECT_NE(again.log.find("0 to run"), std::string::npos) << again.log;
+  EXPECT_EQ(qemu_processes_mentioning(dir.string()), 0);
 }
 
 }  // namespace
