@@ -33,9 +33,12 @@ inline fs::path scratch(const std::string& name) {
 }
 
 /// Starts archmatrix with args, output to log_file; returns its pid.
-inline pid_t spawn(const std::vector<std::string>& args, const fs::path& log_file) {
+using Env = std::vector<std::pair<std::string, std::string>>;
+
+inline pid_t spawn(const std::vector<std::string>& args, const fs::path& log_file, const Env& env = {}) {
   const pid_t pid = ::fork();
   if (pid == 0) {
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
     std::vector<char*> argv;
     std::string bin = ARCHMATRIX_BIN;
     argv.push_back(bin.data());
@@ -66,9 +69,9 @@ inline int wait_exit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-inline Outcome run_archmatrix(const std::vector<std::string>& args, const fs::path& log_file) {
+inline Outcome run_archmatrix(const std::vector<std::string>& args, const fs::path& log_file, const Env& env = {}) {
   Outcome o;
-  o.exit_code = wait_exit(spawn(args, log_file));
+  o.exit_code = wait_exit(spawn(args, log_file, env));
   o.log = slurp(log_file);
   return o;
 }

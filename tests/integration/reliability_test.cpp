@@ -1,0 +1,94 @@
+// Faults that need real guests and a real cache (issue 6): a kernel panic
+// triggered inside a guest, and two runs sharing a cache that is being
+// filled. The fake-QEMU fault tests are unit tests (supervisor_test.cpp).
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "run_helpers.h"
+
+namespace archmatrix::testing {
+namespace {
+
+const std::string kMatrix = std::string(ARCHMATRIX_SOURCE_ROOT) + "/tests/integration/matrix.yaml";
+
+void write(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+}
+
+// A scenario pack outside the repository whose one scenario panics the
+// kernel through /proc/sysrq-trigger, as root.
+fs::path panic_pack(const fs::path& dir) {
+  write(dir / "panic-now" / "scenario.yaml",
+        "name: panic-now\nsummary: panics the kernel (sysrq c)\n"
+        "build: {sources: [panic_now.c], link: static}\nrun: {timeout: 30, privileged: true}\n");
+  write(dir / "panic-now" / "panic_now.c",
+        "#include <fcntl.h>\n#include <stdio.h>\n#include <unistd.h>\n"
+        "int main(void) {\n"
+        "  printf(\"about to panic\\n\");\n  fflush(stdout);\n"
+        "  int fd = open(\"/proc/sysrq-trigger\", O_WRONLY);\n"
+        "  if (fd < 0) { perror(\"/proc/sysrq-trigger\"); return 2; }\n"
+        "  write(fd, \"c\", 1);\n"
+        "  return 3;  /* not reached: the kernel is gone */\n}\n");
+  return dir;
+}
+
+TEST(RealGuest, ASysrqPanicIsACrashWithTheKernelsOwnText) {
+  const fs::path dir = scratch("sysrq");
+  const fs::path pack = panic_pack(dir / "pack");
+  // The minimal built kernel and a Debian one: both must end as CRASH.
+  auto o = run_archmatrix({"run", "--matrix", kMatrix, "--scenarios", pack.string(), "--scenario", "panic-now",
+                           "--cell", "aarch64-64k-va48", "--cell", "x86_64-6.1", "--out", (dir / "out").string()},
+                          dir / "log.txt");
+  EXPECT_EQ(o.exit_code, 1) << o.log;
+  const auto r = read_report(dir / "out");
+  ASSERT_EQ(r["cells"].size(), 2u);
+  for (const auto& c : r["cells"]) {
+    EXPECT_EQ(c["end"], "crashed") << c["id"] << ": " << c["end_detail"];
+    EXPECT_NE(c["crash"]["title"].get<std::string>().find("sysrq"), std::string::npos) << c["id"] << c["crash"];
+    // The oops text is extracted into the result: the kernel's own backtrace
+    // (arm64 says "Call trace:", x86 "Call Trace:").
+    const std::string text = c["crash"]["text"];
+    EXPECT_TRUE(text.find("Call trace") != std::string::npos || text.find("Call Trace") != std::string::npos)
+        << c["id"] << ": " << text;
+    ASSERT_EQ(c["scenarios"].size(), 1u);
+    EXPECT_EQ(c["scenarios"][0]["code"], "CRASH") << c["id"];
+    const std::string console = slurp(dir / "out" / c["console_log"].get<std::string>());
+    EXPECT_NE(console.find("sysrq"), std::string::npos) << c["id"];
+  }
+  EXPECT_EQ(qemu_processes_mentioning(dir.string()), 0);
+}
+
+// Two runs started at once on an empty cache: one downloads and builds while
+// the other waits on the cache's locks, then both boot the same kernel; the
+// cache holds one entry and no half-written work directory.
+TEST(Cache, TwoRunsAtOnceShareAnEmptyCache) {
+  const fs::path dir = scratch("shared-cache");
+  const Env env{{"XDG_CACHE_HOME", (dir / "cache").string()}};
+  std::vector<pid_t> pids;
+  for (int i = 1; i <= 2; ++i)
+    pids.push_back(spawn({"run", "--matrix", kMatrix, "--cell", "x86_64-6.1", "--scenario", "sparse-tmpfs", "--out",
+                          (dir / ("out" + std::to_string(i))).string()},
+                         dir / ("log" + std::to_string(i) + ".txt"), env));
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(wait_exit(pids[static_cast<std::size_t>(i)]), 0) << slurp(dir / ("log" + std::to_string(i + 1) + ".txt"));
+  const std::string log1 = slurp(dir / "log1.txt"), log2 = slurp(dir / "log2.txt");
+  const bool first_downloaded = log1.find("downloading linux-image") != std::string::npos;
+  const bool second_downloaded = log2.find("downloading linux-image") != std::string::npos;
+  EXPECT_NE(first_downloaded, second_downloaded) << "exactly one run downloads\n" << log1 << "\n----\n" << log2;
+  const auto r1 = read_report(dir / "out1"), r2 = read_report(dir / "out2");
+  EXPECT_EQ(r1["cells"][0]["kernel"]["sha256"], r2["cells"][0]["kernel"]["sha256"]);
+  EXPECT_EQ(r1["cells"][0]["end"], "completed");
+  EXPECT_EQ(r2["cells"][0]["end"], "completed");
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(dir / "cache" / "archmatrix" / "kernels")) {
+    const std::string name = e.path().filename();
+    EXPECT_EQ(name.find(".work-"), std::string::npos) << name;
+    if (e.is_directory() && name != "resolved") ++entries;
+  }
+  EXPECT_EQ(entries, 1);
+}
+
+}  // namespace
+}  // namespace archmatrix::testing
