@@ -120,7 +120,7 @@ PreparedKernels prepare_kernels(const std::vector<const config::KernelRecipe*>& 
 
   if (jobs <= 0) jobs = cpu_count();
   const int workers = std::min<int>(jobs, static_cast<int>(to_build.size()));
-  const int make_jobs = std::max(1, cpu_count() / workers);
+  const int make_jobs = cpu_count();  // each make: -j CPUs -l CPUs (load-limited, see KernelBuilder)
   prepare::KernelBuilder builder(
       cache, [&](std::string_view m) { progress.log(m); },
       [&](const std::string& id, const std::string& what) { progress.task("kernel " + id, what); });

@@ -20,7 +20,7 @@ struct PreparedKernels {
 };
 
 /// Downloads Debian kernels, then builds the built ones: at most `jobs`
-/// builds at once, sharing the CPUs (make -j CPUs/builds). A recipe that
+/// builds at once, sharing the CPUs by load (make -j CPUs -l CPUs). A recipe that
 /// fails is an entry in errors; the others still come.
 PreparedKernels prepare_kernels(const std::vector<const config::KernelRecipe*>& recipes, int jobs, bool refresh,
                                 Progress& progress);

@@ -278,7 +278,10 @@ KernelArtifact KernelBuilder::build(const config::KernelRecipe& k, int make_jobs
     // Cold: nothing compiled yet in the object tree (the figure bench/ reports).
     const bool cold = !fs::exists(obj / "vmlinux");
     const auto t0 = Clock::now();
-    const auto build = make({fmt::format("-j{}", std::max(1, make_jobs)), std::string(kb.make_target)});
+    // -l: several builds at once share the CPUs by load, so the last one
+    // running alone still gets them all.
+    const auto build = make({fmt::format("-j{}", std::max(1, make_jobs)), fmt::format("-l{}", std::max(1, make_jobs)),
+                             std::string(kb.make_target)});
     opts.append = true;
     log_(fmt::format("building kernel {} from {} {} ({}, make -j{}); log {}", k.id, src.package, src.version,
                      kb.make_target, std::max(1, make_jobs), opts.output_file.string()));

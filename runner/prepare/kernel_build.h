@@ -40,7 +40,9 @@ class KernelBuilder {
   using Status = std::function<void(const std::string& kernel, const std::string& what)>;
   KernelBuilder(std::filesystem::path cache_root, std::function<void(std::string_view)> log, Status status);
 
-  /// The cached kernel of recipe, built first if needed with `make -j make_jobs`.
+  /// The cached kernel of recipe, built first if needed with
+  /// `make -j make_jobs -l make_jobs` (at most make_jobs jobs, fewer while
+  /// the load is above it: concurrent builds share the CPUs).
   /// refresh: resolve the source package again (a newer Debian version
   /// makes a new key). Throws util::Error naming the step, with the tail of
   /// the build log. Safe to call from several threads and processes at
