@@ -21,7 +21,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +29,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "archmatrix_check.h"
+
 /* 1 TiB: what mmap of a 1 TiB database file asks the kernel for. */
 #define ONE_TIB (UINT64_C(1) << 40)
 /* Seed 002: "We need to allocate up to 1.8G": 1.8 * 2^30 = 1932735283.2. */
@@ -37,18 +38,6 @@
 
 /* Defined by the GNU linker: where the program image starts and ends. */
 extern char __executable_start[], end[];
-
-static int failures;
-
-static void check(const char *name, int pass, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  printf("ARCHMATRIX-CHECK %s %s ", name, pass ? "PASS" : "FAIL");
-  vprintf(fmt, ap);
-  putchar('\n');
-  va_end(ap);
-  if (!pass) failures++;
-}
 
 /* "1932735283 bytes = 1843.20 MiB = 1.80 GiB", plus "= 127.72 TiB" when that large. */
 static const char *human(char *buf, size_t n, uint64_t bytes) {
@@ -202,5 +191,5 @@ int main(void) {
           human(a, sizeof a, MALLOC_BYTES), (uintptr_t)m, (uintptr_t)m + MALLOC_BYTES, ok ? "" : " WRONG");
     free(m);
   }
-  return failures ? 1 : 0;
+  return check_failures() ? 1 : 0;
 }

@@ -22,12 +22,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
+
+#include "archmatrix_check.h"
 
 /* The assumption under test, as the failing test made it: "a filesystem block
  * is 4096 bytes". Deliberately hard-coded, because that is the bug this
@@ -42,18 +43,6 @@ enum { FILE_BYTES = 2 << 20, PROBE_OFFSET = 1 << 20 };
 static const char *const CHECKS[] = {"st-blksize", "hardcoded-4096", "punch-hole-4096",
                                      "punch-hole-blksize"};
 enum { NCHECKS = sizeof CHECKS / sizeof CHECKS[0] };
-
-static int failures;
-
-static void check(const char *name, int pass, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  printf("ARCHMATRIX-CHECK %s %s ", name, pass ? "PASS" : "FAIL");
-  vprintf(fmt, ap);
-  putchar('\n');
-  va_end(ap);
-  if (!pass) failures++;
-}
 
 /* "16384 bytes (16 KiB)", "2097152 bytes (2 MiB)", "2093056 bytes (2044 KiB)". */
 static const char *human(char *buf, size_t n, long long bytes) {
@@ -181,5 +170,5 @@ int main(int argc, char **argv) {
         page, is_tmpfs ? "" : "; the directory is not tmpfs");
 
   close(fd);
-  return failures ? 1 : 0;
+  return check_failures() ? 1 : 0;
 }
