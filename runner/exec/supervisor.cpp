@@ -3,8 +3,11 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+
+#include <fmt/format.h>
 
 #include <array>
 #include <cstring>
@@ -256,15 +259,29 @@ struct Session : std::enable_shared_from_this<Session> {
 
   void on_eof() {
     if (auto rest = splitter.finish()) on_line(*rest);
-    if (!decided) {
-      std::string last;
-      for (const auto& l : tail)
-        if (!l.empty()) last = l;
-      decide(CellEnd::qemu_exited, last.empty() ? "QEMU ended without output" : "last output: " + last);
+    std::string last;
+    for (const auto& l : tail)
+      if (!l.empty()) last = l;
+    const std::string said = last.empty() ? "QEMU ended without output" : "last output: " + last;
+    if (!proc) {
+      if (!decided) decide(CellEnd::qemu_exited, said);
+      return finish_now();
     }
-    if (!proc) return finish_now();
-    proc->async_wait([self = shared_from_this()](const boost::system::error_code& ec, int code) {
-      if (!ec && !self->killed) self->run.qemu_exit_code = code;
+    // An unexpected end is decided once QEMU's status is known, so the
+    // result says whether it exited or was killed (OOM killer, a user).
+    proc->async_wait([self = shared_from_this(), said](const boost::system::error_code& ec, int code) {
+      std::string how;
+      if (!ec) {
+        const int st = self->proc->native_exit_code();
+        if (WIFSIGNALED(st)) {
+          how = fmt::format("QEMU was killed by signal {} ({}); ", WTERMSIG(st), ::strsignal(WTERMSIG(st)));
+          code = 128 + WTERMSIG(st);
+        } else if (WIFEXITED(st)) {
+          how = fmt::format("QEMU exited with status {}; ", WEXITSTATUS(st));
+        }
+        if (!self->killed) self->run.qemu_exit_code = code;
+      }
+      if (!self->decided) self->decide(CellEnd::qemu_exited, how + said);
       self->finish_now();
     });
   }

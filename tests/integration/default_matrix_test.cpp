@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 
+#include "reliability_ledger.h"
 #include "run_helpers.h"
 
 namespace archmatrix::testing {
@@ -160,6 +161,7 @@ TEST_F(DefaultMatrix, ADamagedCacheEntryIsDetectedAndRebuilt) {
     EXPECT_EQ(cell(second, id)["kernel"]["sha256"], cell(first, id)["kernel"]["sha256"]) << id;
     EXPECT_EQ(cell(second, id)["end"], "completed") << id;
   }
+  record_fault("cache entry damaged on disk", !::testing::Test::HasFailure(), qemu_processes_mentioning(again.string()));
 }
 
 std::map<std::string, std::string> codes(const nlohmann::json& report) {
@@ -210,7 +212,9 @@ TEST(Supervision, BootTimeoutKillsQemuAndKeepsTheConsoleLog) {
   EXPECT_EQ(c["end"], "boot_timeout");
   EXPECT_EQ(c["scenarios"][0]["results"][0]["code"], "TIMEOUT");
   EXPECT_TRUE(fs::exists(dir / "out" / c["console_log"].get<std::string>()));
-  EXPECT_EQ(qemu_processes_mentioning(dir.string()), 0);
+  const int left = qemu_processes_mentioning(dir.string());
+  EXPECT_EQ(left, 0);
+  record_fault("real guest misses its boot deadline", !::testing::Test::HasFailure(), left);
 }
 
 // Ctrl-C in the middle of the matrix, after the first cell has finished:
@@ -261,7 +265,9 @@ TEST(Supervision, CtrlCKillsEveryQemuAndResumeCompletesTheReport) {
   auto again = run_archmatrix({"run", "--matrix", kMatrix, "--resume", out.string()}, dir / "resume2.txt");
   EXPECT_EQ(again.exit_code, 0) << again.log;
   EXPECT_NE(again.log.find("0 to run"), std::string::npos) << again.log;
-  EXPECT_EQ(qemu_processes_mentioning(dir.string()), 0);
+  const int left = qemu_processes_mentioning(dir.string());
+  EXPECT_EQ(left, 0);
+  record_fault("Ctrl-C mid-matrix, then --resume (real guests)", !::testing::Test::HasFailure(), left);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <fstream>
 
+#include "reliability_ledger.h"
 #include "run_helpers.h"
 
 namespace archmatrix::testing {
@@ -58,7 +59,9 @@ TEST(RealGuest, ASysrqPanicIsACrashWithTheKernelsOwnText) {
     const std::string console = slurp(dir / "out" / c["console_log"].get<std::string>());
     EXPECT_NE(console.find("sysrq"), std::string::npos) << c["id"];
   }
-  EXPECT_EQ(qemu_processes_mentioning(dir.string()), 0);
+  const int left = qemu_processes_mentioning(dir.string());
+  EXPECT_EQ(left, 0);
+  record_fault("kernel panic in a real guest (sysrq)", !::testing::Test::HasFailure(), left);
 }
 
 // Two runs started at once on an empty cache: one downloads and builds while
@@ -88,6 +91,7 @@ TEST(Cache, TwoRunsAtOnceShareAnEmptyCache) {
     if (e.is_directory() && name != "resolved") ++entries;
   }
   EXPECT_EQ(entries, 1);
+  record_fault("two runs at once on one empty cache", !::testing::Test::HasFailure(), qemu_processes_mentioning(dir.string()));
 }
 
 }  // namespace

@@ -10,7 +10,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <thread>
+
+#include "reliability_ledger.h"
 
 namespace archmatrix::exec {
 namespace {
@@ -31,7 +34,25 @@ class SupervisorTest : public ::testing::Test {
     std::ofstream(dir_ / "plan") << "nonce " << kNonce << "\nscenario alpha 1000 65534 /x\nscenario beta 1000 65534 /y\n";
   }
   void TearDown() override {
-    EXPECT_EQ(processes_mentioning(dir_.string()), 0) << "a fake QEMU outlived the test";
+    const int left = processes_mentioning(dir_.string());
+    EXPECT_EQ(left, 0) << "a fake QEMU outlived the test";
+    // Which fault each case injects, for README.md's Reliability table.
+    static const std::map<std::string, std::string> faults{
+        {"GuestThatNeverBootsIsABootTimeoutAndIsKilled", "guest never boots"},
+        {"QemuIgnoringSigtermIsStillKilled", "QEMU ignores SIGTERM"},
+        {"SilenceAfterBootIsANoOutputTimeout", "guest boots, then prints nothing"},
+        {"EndlessOutputHitsTheOverallBound", "guest prints forever"},
+        {"PanicIsACrashWithItsTitleEvenWhenTheHeaderIsSplit", "kernel panic (fake, header split across reads)"},
+        {"QemuThatExitsAtOnceIsAnErrorWithItsOwnMessage", "QEMU exits at once (bad argument)"},
+        {"MissingQemuIsAStartFailure", "QEMU missing"},
+        {"QemuKilledFromOutsideMidRunIsAnErrorSayingSo", "QEMU killed from outside mid-run"},
+        {"ForgedAndCorruptFramesAreIgnoredAndRecorded", "forged and corrupted records"},
+        {"FramesCutByKernelMessagesLoseNothing", "records cut by kernel messages"},
+        {"SigintKillsRunningCellsAndStartsNoMore", "runner interrupted (SIGINT, fake QEMU)"},
+    };
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    if (auto it = faults.find(name); it != faults.end())
+      archmatrix::testing::record_fault(it->second, !::testing::Test::HasFailure(), left);
     ::unsetenv("FAKE_QEMU_MODE");
     fs::remove_all(dir_);
   }
@@ -138,6 +159,35 @@ TEST_F(SupervisorTest, QemuThatExitsAtOnceIsAnErrorWithItsOwnMessage) {
   EXPECT_EQ(r.end, CellEnd::qemu_exited);
   EXPECT_NE(r.end_detail.find("unable to find CPU model 'bogus'"), std::string::npos) << r.end_detail;
   EXPECT_EQ(r.qemu_exit_code, 1);
+}
+
+TEST_F(SupervisorTest, QemuKilledFromOutsideMidRunIsAnErrorSayingSo) {
+  auto j = job("a");
+  j.boot_timeout = 30s;
+  j.overall_timeout = 30s;
+  std::thread killer([this] {
+    // Wait for the fake to start, then kill it as an OOM killer or a user would.
+    for (int i = 0; i < 100; ++i) {
+      std::this_thread::sleep_for(50ms);
+      for (const auto& e : fs::directory_iterator("/proc")) {
+        const std::string name = e.path().filename();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream in(e.path() / "cmdline");
+        std::string cmd((std::istreambuf_iterator<char>(in)), {});
+        if (cmd.find(dir_.string()) != std::string::npos && cmd.find("fake") != std::string::npos) {
+          ::kill(std::stoi(name), SIGKILL);
+          return;
+        }
+      }
+    }
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = run("hang", {j})[0];
+  killer.join();
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 10.0);
+  EXPECT_EQ(r.end, CellEnd::qemu_exited) << r.end_detail;
+  EXPECT_NE(r.end_detail.find("QEMU was killed by signal 9"), std::string::npos) << r.end_detail;
+  EXPECT_EQ(r.qemu_exit_code, 128 + 9);
 }
 
 TEST_F(SupervisorTest, MissingQemuIsAStartFailure) {
