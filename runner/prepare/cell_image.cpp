@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <random>
+#include <set>
 
 #include "prepare/initramfs.h"
 
@@ -38,7 +39,13 @@ std::filesystem::path write_cell_image(const plan::Cell& cell, const TargetBinar
   b.add_char_device("dev/console", 5, 1, 0600);
   b.add_file("init", bins.agent, 0755);
   b.add_bytes("archmatrix/plan", guest_plan(nonce, scenarios), 0600);
-  for (const auto& s : scenarios) b.add_file("archmatrix/bin/" + s.name, bins.scenarios.at(s.name), 0755);
+  std::set<std::string> runtime_files;  // a library two scenarios need goes in once
+  for (const auto& s : scenarios) {
+    b.add_file("archmatrix/bin/" + s.name, bins.scenarios.at(s.name), 0755);
+    if (auto it = bins.runtime.find(s.name); it != bins.runtime.end())
+      for (const auto& f : it->second)
+        if (runtime_files.insert(f.guest_path).second) b.add_file(f.guest_path, f.host, 0755);
+  }
   const auto out = dir / "initramfs.cpio";
   b.write(out);
   return out;

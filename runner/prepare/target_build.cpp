@@ -96,6 +96,8 @@ TargetBinaries TargetBuilder::build(util::Arch arch,
     const fs::path bin = build_dir / "scenarios" / s->name;
     require_elf(bin, arch, s->link == config::Linkage::static_exe);
     out.scenarios[s->name] = bin;
+    if (s->link == config::Linkage::dynamic_exe)
+      out.runtime[s->name] = runtime_closure(bin, arch, target_library_dirs(arch));
   }
   return out;
 }

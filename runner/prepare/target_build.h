@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/model.h"
+#include "prepare/dynamic_closure.h"
 #include "util/arch.h"
 
 namespace archmatrix::prepare {
@@ -21,6 +22,9 @@ namespace archmatrix::prepare {
 struct TargetBinaries {
   std::filesystem::path agent;
   std::map<std::string, std::filesystem::path> scenarios;  ///< by scenario name
+  /// By scenario name, for dynamically linked ones: the loader and shared
+  /// libraries the guest needs (prepare/dynamic_closure.h).
+  std::map<std::string, std::vector<GuestFile>> runtime;
   std::filesystem::path build_dir;
   std::filesystem::path log;  ///< the configure and build output
 };

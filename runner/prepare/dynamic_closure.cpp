@@ -1,0 +1,77 @@
+#include "prepare/dynamic_closure.h"
+
+#include <fmt/format.h>
+
+#include <deque>
+#include <set>
+
+#include "elf/elf_check.h"
+#include "util/error.h"
+#include "util/fs.h"
+
+namespace archmatrix::prepare {
+
+namespace fs = std::filesystem;
+
+std::vector<fs::path> target_library_dirs(util::Arch arch) {
+  const std::string triplet(util::arch_info(arch).triplet);
+  const fs::path cross = fs::path("/usr") / triplet / "lib";
+  if (fs::exists(cross / "libc.so.6")) return {cross};
+  // The host's own arch (x86_64 here): its multiarch directories.
+  return {fs::path("/lib") / triplet, fs::path("/usr/lib") / triplet};
+}
+
+namespace {
+
+elf::ElfInfo parse_or_throw(const fs::path& file) {
+  auto parsed = elf::parse_elf(util::read_file(file));
+  if (auto* why = std::get_if<std::string>(&parsed)) throw util::Error(file.string() + ": " + *why);
+  return std::get<elf::ElfInfo>(parsed);
+}
+
+fs::path find_in(const std::vector<fs::path>& search, const std::string& name) {
+  for (const auto& d : search)
+    if (fs::is_regular_file(d / name)) return d / name;
+  return {};
+}
+
+}  // namespace
+
+std::vector<GuestFile> runtime_closure(const fs::path& exe, util::Arch arch, const std::vector<fs::path>& search) {
+  const std::string triplet(util::arch_info(arch).triplet);
+  const elf::ElfInfo info = parse_or_throw(exe);
+  if (!info.has_interp) return {};
+  std::vector<GuestFile> out;
+  std::string dirs;
+  for (const auto& d : search) dirs += (dirs.empty() ? "" : ", ") + d.string();
+
+  const fs::path interp(info.interp);
+  const fs::path loader = find_in(search, interp.filename().string());
+  if (loader.empty())
+    throw util::Error(fmt::format("{}: its loader {} is not in {}", exe.string(), info.interp, dirs));
+  if (auto why = elf::check_elf(util::read_file(loader), arch, elf::Linkage::shared_lib))
+    throw util::Error(fmt::format("{}: refusing to put it into a {} guest: {}", loader.string(),
+                                  util::arch_info(arch).name, *why));
+  out.push_back({interp.relative_path().string(), loader});
+
+  std::set<std::string> seen{interp.filename().string()};
+  std::deque<std::pair<std::string, std::string>> todo;  // (library, who needs it)
+  for (const auto& n : info.needed) todo.emplace_back(n, exe.filename().string());
+  while (!todo.empty()) {
+    auto [name, by] = todo.front();
+    todo.pop_front();
+    if (!seen.insert(name).second) continue;
+    const fs::path lib = find_in(search, name);
+    if (lib.empty())
+      throw util::Error(fmt::format("{}: {} (needed by {}) is not in {}", exe.string(), name, by, dirs));
+    const std::string bytes = util::read_file(lib);
+    if (auto why = elf::check_elf(bytes, arch, elf::Linkage::shared_lib))
+      throw util::Error(fmt::format("{}: refusing to put it into a {} guest: {}", lib.string(),
+                                    util::arch_info(arch).name, *why));
+    out.push_back({"lib/" + triplet + "/" + name, lib});
+    for (const auto& n : parse_or_throw(lib).needed) todo.emplace_back(n, name);
+  }
+  return out;
+}
+
+}  // namespace archmatrix::prepare

@@ -1,0 +1,33 @@
+#pragma once
+// What a dynamically linked guest program needs besides itself: its loader
+// (PT_INTERP) and, transitively, every DT_NEEDED shared library, found in the
+// target's library directories (the Debian cross toolchain's for aarch64 and
+// armhf, never the host's for them) and ELF-checked against the guest's arch
+// before they go into an initramfs.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "util/arch.h"
+
+namespace archmatrix::prepare {
+
+struct GuestFile {
+  std::string guest_path;       ///< relative to the guest's root, e.g. lib/aarch64-linux-gnu/libc.so.6
+  std::filesystem::path host;   ///< where its bytes come from
+};
+
+/// The directories target libraries come from: /usr/<triplet>/lib for a
+/// cross target, the host's multiarch directories for the host's own arch.
+std::vector<std::filesystem::path> target_library_dirs(util::Arch arch);
+
+/// The loader and the shared libraries exe needs, each once, found in
+/// `search` (first hit wins) and checked with elf::check_elf. Libraries go to
+/// lib/<triplet>/ in the guest (the loader's default path), the loader to
+/// its PT_INTERP path. Throws util::Error naming exe and what is missing or
+/// wrong (a library for another arch is refused, never shipped).
+std::vector<GuestFile> runtime_closure(const std::filesystem::path& exe, util::Arch arch,
+                                       const std::vector<std::filesystem::path>& search);
+
+}  // namespace archmatrix::prepare
