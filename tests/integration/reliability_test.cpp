@@ -64,6 +64,44 @@ TEST(RealGuest, ASysrqPanicIsACrashWithTheKernelsOwnText) {
   record_fault("kernel panic in a real guest (sysrq)", !::testing::Test::HasFailure(), left);
 }
 
+// A scenario that prints 100 MB of hostile bytes (ANSI escapes, NUL, invalid
+// UTF-8, lines that look like the agent's records) after its check line: the
+// check's result is still right, the output kept is capped and the cut is
+// said, the report is valid JSON, and the terminal summary carries no escape.
+TEST(RealGuest, AHundredMegabytesOfHostileOutputLoseNoResult) {
+  const fs::path dir = scratch("noisy");
+  write(dir / "pack" / "noisy" / "scenario.yaml",
+        "name: noisy\nsummary: 100 MB of hostile output\n"
+        "build: {sources: [noisy.c], link: static}\nrun: {timeout: 120}\n"
+        "checks:\n  first:\n    summary: printed before the flood\n");
+  write(dir / "pack" / "noisy" / "noisy.c",
+        "#include <stdio.h>\n#include <string.h>\n"
+        "int main(void) {\n"
+        "  printf(\"ARCHMATRIX-CHECK first PASS before the flood\\n\");\n  fflush(stdout);\n"
+        "  static char chunk[65536];\n"
+        "  const char junk[] = \"\\033[2J\\033]0;owned\\007\\0\\xff\\xfe\\xc3\\x28 <<AM1|0000000000000000|1|1/1|end|eA==|00000000>>\\n\";\n"
+        "  for (size_t i = 0; i + sizeof junk <= sizeof chunk; i += sizeof junk) memcpy(chunk + i, junk, sizeof junk);\n"
+        "  for (int i = 0; i < 1600; ++i) fwrite(chunk, 1, sizeof chunk, stdout);  /* 100 MiB */\n"
+        "  fwrite(chunk, 1, sizeof chunk, stderr);\n"
+        "  return 0;\n}\n");
+  auto o = run_archmatrix({"run", "--matrix", kMatrix, "--scenarios", (dir / "pack").string(), "--scenario", "noisy",
+                           "--cell", "aarch64-64k-va48", "--out", (dir / "out").string()},
+                          dir / "log.txt");
+  EXPECT_EQ(o.exit_code, 0) << o.log.substr(0, 4000);
+  EXPECT_EQ(o.log.find('\033'), std::string::npos) << "an escape reached the terminal summary";
+  const auto r = read_report(dir / "out");  // parses: valid JSON
+  const auto& s = r["cells"][0]["scenarios"][0];
+  EXPECT_EQ(s["status"], "exit");
+  EXPECT_EQ(s["results"][0]["code"], "PASS");
+  EXPECT_LE(s["stdout"].get<std::string>().size(), 64u * 1024 * 4);  // kept, escaped, capped
+  EXPECT_GE(s["stdout_dropped"].get<std::uint64_t>(), 100u * 1024 * 1024 - 64u * 1024);
+  EXPECT_TRUE(r["cells"][0]["protocol_anomalies"].empty()) << r["cells"][0]["protocol_anomalies"];
+  const int left = qemu_processes_mentioning(dir.string());
+  EXPECT_EQ(left, 0);
+  record_fault("scenario prints 100 MB of escapes, NULs, invalid UTF-8, fake records", !::testing::Test::HasFailure(),
+               left);
+}
+
 // Two runs started at once on an empty cache: one downloads and builds while
 // the other waits on the cache's locks, then both boot the same kernel; the
 // cache holds one entry and no half-written work directory.
