@@ -150,7 +150,7 @@ ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& d
 
   const YAML::Node build = root["build"];
   if (!build.IsDefined()) doc.fail(root, "missing required key 'build'");
-  doc.expect_map(build, "build", {"sources", "link"});
+  doc.expect_map(build, "build", {"sources", "link", "link_options", "libraries"});
   s.sources = doc.string_or_list(build["sources"], "a source file");
   for (const auto& src : s.sources)
     if (!std::filesystem::exists(s.dir / src))
@@ -159,6 +159,24 @@ ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& d
   if (link == "static") s.link = Linkage::static_exe;
   else if (link == "dynamic") s.link = Linkage::dynamic_exe;
   else doc.fail(build["link"], "expected 'static' or 'dynamic' for link, found '" + link + "'");
+  if (const YAML::Node o = build["link_options"]; o.IsDefined()) s.link_options = doc.string_or_list(o, "a linker option");
+  if (const YAML::Node libs = build["libraries"]; libs.IsDefined()) {
+    if (!libs.IsSequence()) doc.fail(libs, "expected libraries: a list of {name, sources, link_options}");
+    if (s.link != Linkage::dynamic_exe) doc.fail(libs, "shared libraries need link: dynamic");
+    for (const auto& l : libs) {
+      doc.expect_map(l, "a library", {"name", "sources", "link_options"});
+      LibrarySpec lib;
+      lib.name = doc.required_string(l, "name");
+      static const std::regex lib_re("[A-Za-z0-9_]+");
+      if (!std::regex_match(lib.name, lib_re)) doc.fail(l["name"], "expected a library name of [A-Za-z0-9_] characters");
+      lib.sources = doc.string_or_list(l["sources"], "a source file");
+      for (const auto& src : lib.sources)
+        if (!std::filesystem::exists(s.dir / src))
+          doc.fail(l["sources"], "source file '" + src + "' does not exist in " + s.dir.string());
+      if (const YAML::Node o = l["link_options"]; o.IsDefined()) lib.link_options = doc.string_or_list(o, "a linker option");
+      s.libraries.push_back(std::move(lib));
+    }
+  }
 
   if (const YAML::Node run = root["run"]; run.IsDefined()) {
     doc.expect_map(run, "run", {"timeout", "args", "privileged"});

@@ -33,6 +33,14 @@ struct CheckSpec {
 
 enum class Linkage { static_exe, dynamic_exe };
 
+/// A shared library a scenario builds from its own sources (build.libraries),
+/// shipped into its guests at lib/<triplet>/lib<name>.so.
+struct LibrarySpec {
+  std::string name;                       ///< lib<name>.so
+  std::vector<std::string> sources;       ///< relative to the scenario's dir
+  std::vector<std::string> link_options;  ///< e.g. -Wl,-Ttext-segment=0x41000000
+};
+
 struct ScenarioSpec {
   std::string name;
   std::filesystem::path dir;  ///< absolute
@@ -42,6 +50,8 @@ struct ScenarioSpec {
   std::string seed;
   std::vector<std::string> sources;  ///< relative to dir
   Linkage link = Linkage::static_exe;
+  std::vector<std::string> link_options;  ///< build.link_options, e.g. -no-pie
+  std::vector<LibrarySpec> libraries;  ///< needs link: dynamic
   int timeout_s = 60;
   std::vector<std::string> args;
   bool privileged = false;             ///< run as root instead of uid 65534

@@ -40,21 +40,22 @@ fs::path find_in(const std::vector<fs::path>& search, const std::string& name) {
 std::vector<GuestFile> runtime_closure(const fs::path& exe, util::Arch arch, const std::vector<fs::path>& search) {
   const std::string triplet(util::arch_info(arch).triplet);
   const elf::ElfInfo info = parse_or_throw(exe);
-  if (!info.has_interp) return {};
   std::vector<GuestFile> out;
   std::string dirs;
   for (const auto& d : search) dirs += (dirs.empty() ? "" : ", ") + d.string();
 
-  const fs::path interp(info.interp);
-  const fs::path loader = find_in(search, interp.filename().string());
-  if (loader.empty())
-    throw util::Error(fmt::format("{}: its loader {} is not in {}", exe.string(), info.interp, dirs));
-  if (auto why = elf::check_elf(util::read_file(loader), arch, elf::Linkage::shared_lib))
-    throw util::Error(fmt::format("{}: refusing to put it into a {} guest: {}", loader.string(),
-                                  util::arch_info(arch).name, *why));
-  out.push_back({interp.relative_path().string(), loader});
-
-  std::set<std::string> seen{interp.filename().string()};
+  std::set<std::string> seen;
+  if (info.has_interp) {  // an executable; a shared library has only its DT_NEEDED
+    const fs::path interp(info.interp);
+    const fs::path loader = find_in(search, interp.filename().string());
+    if (loader.empty())
+      throw util::Error(fmt::format("{}: its loader {} is not in {}", exe.string(), info.interp, dirs));
+    if (auto why = elf::check_elf(util::read_file(loader), arch, elf::Linkage::shared_lib))
+      throw util::Error(fmt::format("{}: refusing to put it into a {} guest: {}", loader.string(),
+                                    util::arch_info(arch).name, *why));
+    out.push_back({interp.relative_path().string(), loader});
+    seen.insert(interp.filename().string());
+  }
   std::deque<std::pair<std::string, std::string>> todo;  // (library, who needs it)
   for (const auto& n : info.needed) todo.emplace_back(n, exe.filename().string());
   while (!todo.empty()) {

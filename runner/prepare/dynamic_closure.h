@@ -22,7 +22,8 @@ struct GuestFile {
 /// cross target, the host's multiarch directories for the host's own arch.
 std::vector<std::filesystem::path> target_library_dirs(util::Arch arch);
 
-/// The loader and the shared libraries exe needs, each once, found in
+/// The loader (for an executable) and the shared libraries exe (an
+/// executable or a shared library) needs, each once, found in
 /// `search` (first hit wins) and checked with elf::check_elf. Libraries go to
 /// lib/<triplet>/ in the guest (the loader's default path), the loader to
 /// its PT_INTERP path. Throws util::Error naming exe and what is missing or

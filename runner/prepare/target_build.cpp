@@ -1,5 +1,7 @@
 #include "prepare/target_build.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "elf/elf_check.h"
@@ -31,7 +33,20 @@ std::string scenarios_cmake(const std::vector<const config::ScenarioSpec*>& scen
     out += "archmatrix_scenario(NAME " + cmake_quote(s->name) + " DIR " + cmake_quote(s->dir.string()) +
            " SOURCES";
     for (const auto& src : s->sources) out += " " + cmake_quote(src);
-    out += std::string(" LINK ") + (s->link == config::Linkage::static_exe ? "static" : "dynamic") + ")\n";
+    out += std::string(" LINK ") + (s->link == config::Linkage::static_exe ? "static" : "dynamic");
+    if (!s->link_options.empty()) {
+      out += " LINK_OPTIONS";
+      for (const auto& o : s->link_options) out += " " + cmake_quote(o);
+    }
+    out += ")\n";
+    for (const auto& l : s->libraries) {
+      out += "archmatrix_scenario_library(SCENARIO " + cmake_quote(s->name) + " NAME " + cmake_quote(l.name) +
+             " DIR " + cmake_quote(s->dir.string()) + " SOURCES";
+      for (const auto& src : l.sources) out += " " + cmake_quote(src);
+      out += " LINK_OPTIONS";
+      for (const auto& o : l.link_options) out += " " + cmake_quote(o);
+      out += ")\n";
+    }
   }
   return out;
 }
@@ -96,8 +111,26 @@ TargetBinaries TargetBuilder::build(util::Arch arch,
     const fs::path bin = build_dir / "scenarios" / s->name;
     require_elf(bin, arch, s->link == config::Linkage::static_exe);
     out.scenarios[s->name] = bin;
-    if (s->link == config::Linkage::dynamic_exe)
-      out.runtime[s->name] = runtime_closure(bin, arch, target_library_dirs(arch));
+    if (s->link == config::Linkage::dynamic_exe) {
+      // The scenario's own libraries come first on the search path and go
+      // into the guest even when only dlopen() names them.
+      const fs::path libdir = build_dir / "scenarios" / (s->name + ".libs");
+      auto search = target_library_dirs(arch);
+      search.insert(search.begin(), libdir);
+      auto& files = out.runtime[s->name];
+      files = runtime_closure(bin, arch, search);
+      for (const auto& l : s->libraries) {
+        const fs::path so = libdir / ("lib" + l.name + ".so");
+        if (auto why = elf::check_elf(util::read_file(so), arch, elf::Linkage::shared_lib))
+          throw util::Error(fmt::format("{}: refusing to put it into a {} guest: {}", so.string(), info.name, *why));
+        const std::string guest = "lib/" + std::string(info.triplet) + "/" + so.filename().string();
+        if (std::none_of(files.begin(), files.end(), [&](const auto& f) { return f.guest_path == guest; }))
+          files.push_back({guest, so});
+        for (auto& f : runtime_closure(so, arch, search))
+          if (std::none_of(files.begin(), files.end(), [&](const auto& g) { return g.guest_path == f.guest_path; }))
+            files.push_back(std::move(f));
+      }
+    }
   }
   return out;
 }

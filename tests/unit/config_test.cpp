@@ -5,6 +5,7 @@
 
 #include "config/model.h"
 #include "config/project.h"
+#include "prepare/target_build.h"
 
 namespace archmatrix::config {
 namespace {
@@ -117,6 +118,47 @@ TEST_F(ScenarioFiles, MissingSourceAndWrongName) {
   EXPECT_NE(error_of([&] { load("name: other\nsummary: s\nbuild: {sources: [main.c]}\n"); })
                 .find("must equal its directory name 'demo'"),
             std::string::npos);
+}
+
+TEST_F(ScenarioFiles, SharedLibrariesAndLinkOptions) {
+  std::ofstream(dir_ / "demo" / "lib.c") << "int f(void){return 1;}\n";
+  auto s = load(
+      "name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  link: dynamic\n  link_options: [-no-pie]\n"
+      "  libraries:\n    - name: fixed\n      sources: [lib.c]\n"
+      "      link_options: [\"-Wl,-Ttext-segment=0x47b30000\"]\n");
+  EXPECT_EQ(s.link, Linkage::dynamic_exe);
+  EXPECT_EQ(s.link_options, std::vector<std::string>{"-no-pie"});
+  ASSERT_EQ(s.libraries.size(), 1u);
+  EXPECT_EQ(s.libraries[0].name, "fixed");
+  EXPECT_EQ(s.libraries[0].link_options, std::vector<std::string>{"-Wl,-Ttext-segment=0x47b30000"});
+
+  // What the guest build is told: one library target per library, the
+  // option with its comma kept whole.
+  const std::string cmake = prepare::scenarios_cmake({&s});
+  EXPECT_NE(cmake.find("archmatrix_scenario(NAME \"demo\""), std::string::npos) << cmake;
+  EXPECT_NE(cmake.find("LINK dynamic LINK_OPTIONS \"-no-pie\")"), std::string::npos) << cmake;
+  EXPECT_NE(cmake.find("archmatrix_scenario_library(SCENARIO \"demo\" NAME \"fixed\""), std::string::npos) << cmake;
+  EXPECT_NE(cmake.find("LINK_OPTIONS \"-Wl,-Ttext-segment=0x47b30000\")"), std::string::npos) << cmake;
+}
+
+TEST_F(ScenarioFiles, SharedLibrariesNeedADynamicProgramAndAGoodName) {
+  std::ofstream(dir_ / "demo" / "lib.c") << "int f(void){return 1;}\n";
+  auto e = error_of([&] {
+    load("name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  libraries:\n    - name: x\n      sources: [lib.c]\n");
+  });
+  EXPECT_EQ(e.rfind("demo/scenario.yaml:6:", 0), 0u) << e;
+  EXPECT_NE(e.find("shared libraries need link: dynamic"), std::string::npos) << e;
+  e = error_of([&] {
+    load("name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  link: dynamic\n  libraries:\n"
+         "    - name: lib-x\n      sources: [lib.c]\n");
+  });
+  EXPECT_EQ(e.rfind("demo/scenario.yaml:7:", 0), 0u) << e;
+  EXPECT_NE(e.find("library name"), std::string::npos) << e;
+  e = error_of([&] {
+    load("name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  link: dynamic\n  libraries:\n"
+         "    - name: x\n      sources: [gone.c]\n");
+  });
+  EXPECT_NE(e.find("source file 'gone.c' does not exist"), std::string::npos) << e;
 }
 
 TEST(ConfigKernel, RecipeProvidesCanonicalAxes) {

@@ -250,6 +250,23 @@ TEST(Diff, AslrRandomisedAddressIsNotAFactChange) {
   EXPECT_EQ(diff_runs(a, b).fact_changes.size(), 1u);
 }
 
+TEST(Diff, MemTotalWobbleBetweenBootsIsNotAChangeButANewMemorySizeIs) {
+  RunSummary a, b;
+  CellSummary c;
+  c.id = "x";
+  c.facts = {{"mem_total_kib", "2021232"}};
+  a.cells = {c};
+  c.facts["mem_total_kib"] = "2021236";  // measured: two boots of x86_64-6.12
+  b.cells = {c};
+  EXPECT_TRUE(diff_runs(a, b).fact_changes.empty());
+  c.facts["mem_total_kib"] = "4053000";  // -m 2G -> -m 4G
+  b.cells = {c};
+  EXPECT_EQ(diff_runs(a, b).fact_changes.size(), 1u);
+  c.facts["mem_total_kib"] = "garbage";
+  b.cells = {c};
+  EXPECT_EQ(diff_runs(a, b).fact_changes.size(), 1u);
+}
+
 }  // namespace
 }  // namespace archmatrix::report
 
