@@ -68,6 +68,7 @@ Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progre
   }
   // A kernel or build that fails turns its cells into ERROR results; the
   // other cells still run, so one bad download loses nobody else's results.
+  // A binary built for the wrong guest is bad input instead: nothing boots.
   std::vector<const config::KernelRecipe*> kernels;
   for (const auto& [id, k] : recipes) kernels.push_back(k);
   auto pk = prepare_kernels(kernels, o.jobs, o.refresh_kernels, progress);
@@ -78,6 +79,10 @@ Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progre
     std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->name < b->name; });
     try {
       p.binaries[arch] = builder.build(arch, list);
+    } catch (const util::Error& e) {
+      if (e.exit_status() == util::kExitBadInput) throw;  // a binary for the wrong guest: boot nothing
+      p.binary_errors[arch] = e.what();
+      progress.log(e.what());
     } catch (const std::exception& e) {
       p.binary_errors[arch] = e.what();
       progress.log(e.what());

@@ -54,9 +54,13 @@ std::string scenarios_cmake(const std::vector<const config::ScenarioSpec*>& scen
 void require_elf(const fs::path& file, util::Arch arch, bool static_exe) {
   const std::string bytes = util::read_file(file);
   auto why = elf::check_elf(bytes, arch, static_exe ? elf::Linkage::static_exe : elf::Linkage::dynamic_exe);
+  // The build produced (or left) a binary its guest cannot run: the build
+  // set-up is wrong for every cell of this arch, so the run stops before
+  // anything boots (exit 2), as for any other bad input.
   if (why)
     throw util::Error(fmt::format("{}: refusing to put it into a {} guest: {}", file.string(),
-                                  util::arch_info(arch).name, *why));
+                                  util::arch_info(arch).name, *why),
+                      util::kExitBadInput);
 }
 
 TargetBuilder::TargetBuilder(fs::path source_root, fs::path cache_root, Progress progress)
@@ -122,7 +126,8 @@ TargetBinaries TargetBuilder::build(util::Arch arch,
       for (const auto& l : s->libraries) {
         const fs::path so = libdir / ("lib" + l.name + ".so");
         if (auto why = elf::check_elf(util::read_file(so), arch, elf::Linkage::shared_lib))
-          throw util::Error(fmt::format("{}: refusing to put it into a {} guest: {}", so.string(), info.name, *why));
+          throw util::Error(fmt::format("{}: refusing to put it into a {} guest: {}", so.string(), info.name, *why),
+                            util::kExitBadInput);
         const std::string guest = "lib/" + std::string(info.triplet) + "/" + so.filename().string();
         if (std::none_of(files.begin(), files.end(), [&](const auto& f) { return f.guest_path == guest; }))
           files.push_back({guest, so});

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdlib>
 #include <fstream>
 
 #include "reliability_ledger.h"
@@ -130,6 +132,59 @@ TEST(Cache, TwoRunsAtOnceShareAnEmptyCache) {
   }
   EXPECT_EQ(entries, 1);
   record_fault("two runs at once on one empty cache", !::testing::Test::HasFailure(), qemu_processes_mentioning(dir.string()));
+}
+
+// Seed 004's cross-building mistake: a host binary where the target's belongs.
+// After a good run, the probe scenario's armhf binary in the build directory
+// is replaced by the host's /bin/true (x86_64) with a newer time stamp, so the
+// build sees nothing to do. The next run must refuse it by its ELF header
+// before booting: exit 2, one line naming the file and the machine.
+TEST(CrossBuild, AHostBinaryInTheTargetsBuildDirectoryIsRefusedBeforeBoot) {
+  const fs::path dir = scratch("wrong-arch");
+  write(dir / "pack" / "wrong-arch-probe" / "scenario.yaml",
+        "name: wrong-arch-probe\nsummary: exits 0\nbuild: {sources: [probe.c], link: static}\n");
+  write(dir / "pack" / "wrong-arch-probe" / "probe.c", "int main(void) { return 0; }\n");
+  const std::vector<std::string> args{"run", "--matrix", kMatrix, "--cell", "armhf-3g1g-6.1",
+                                      "--scenarios", (dir / "pack").string(), "--scenario", "wrong-arch-probe"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto a = args;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  const auto first = run_archmatrix(with({"--out", (dir / "out1").string()}), dir / "log1");
+  ASSERT_EQ(first.exit_code, 0) << first.log;
+
+  // The binary the first run built: the newest armhf build directory's.
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const fs::path cache = (xdg && *xdg ? fs::path(xdg) : fs::path(std::getenv("HOME")) / ".cache") / "archmatrix";
+  fs::path probe;
+  for (const auto& e : fs::directory_iterator(cache / "targets")) {
+    const fs::path p = e.path() / "scenarios" / "wrong-arch-probe";
+    if (e.path().filename().string().rfind("armhf-", 0) == 0 && fs::exists(p) &&
+        (probe.empty() || fs::last_write_time(p) > fs::last_write_time(probe)))
+      probe = p;
+  }
+  ASSERT_FALSE(probe.empty()) << "no armhf build of wrong-arch-probe under " << cache / "targets";
+  fs::copy_file("/bin/true", probe, fs::copy_options::overwrite_existing);
+  fs::last_write_time(probe, fs::file_time_type::clock::now() + std::chrono::hours(1));
+
+  const fs::path qemu = dir / "qemu";
+  for (const char* name : {"qemu-system-aarch64", "qemu-system-arm", "qemu-system-x86_64"}) {
+    write(qemu / name, "#!/bin/sh\necho \"$0\" >> \"" + (dir / "booted").string() + "\"\nexit 1\n");
+    fs::permissions(qemu / name, fs::perms::owner_all);
+  }
+  const auto second =
+      run_archmatrix(with({"--out", (dir / "out2").string(), "--qemu-dir", qemu.string()}), dir / "log2");
+  fs::remove(probe);  // the next build makes a good one again
+
+  EXPECT_EQ(second.exit_code, 2) << second.log;
+  const std::string last = second.log.substr(second.log.rfind('\n', second.log.size() - 2) + 1);
+  EXPECT_EQ(last.rfind("archmatrix: " + probe.string() + ": refusing to put it into a armhf guest", 0), 0u)
+      << second.log;
+  EXPECT_NE(last.find("x86"), std::string::npos) << "the message should name the binary's machine:\n" << last;
+  EXPECT_FALSE(fs::exists(dir / "booted")) << "a QEMU was started";
+  EXPECT_FALSE(fs::exists(dir / "out2" / "report.json"));
+  record_fault("host binary in the target's build directory (seed 004)", !::testing::Test::HasFailure(), 0);
 }
 
 }  // namespace

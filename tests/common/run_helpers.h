@@ -2,6 +2,7 @@
 // Test helpers: run the real archmatrix binary and read what it wrote.
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,7 +36,14 @@ inline fs::path scratch(const std::string& name) {
 /// Starts archmatrix with args, output to log_file; returns its pid.
 using Env = std::vector<std::pair<std::string, std::string>>;
 
-inline pid_t spawn(const std::vector<std::string>& args, const fs::path& log_file, const Env& env = {}) {
+/// Limits for the child: `max_file_bytes` >= 0 sets RLIMIT_FSIZE (writes past
+/// it fail with EFBIG, SIGXFSZ ignored), the way a full disk fails a write.
+struct Limits {
+  long max_file_bytes = -1;
+};
+
+inline pid_t spawn(const std::vector<std::string>& args, const fs::path& log_file, const Env& env = {},
+                   const Limits& limits = {}) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
@@ -49,6 +57,12 @@ inline pid_t spawn(const std::vector<std::string>& args, const fs::path& log_fil
     if (f) {
       ::dup2(fileno(f), 1);
       ::dup2(fileno(f), 2);
+    }
+    if (limits.max_file_bytes >= 0) {
+      ::signal(SIGXFSZ, SIG_IGN);  // ignored stays ignored across exec
+      const rlim_t n = static_cast<rlim_t>(limits.max_file_bytes);
+      const struct rlimit rl{n, n};
+      ::setrlimit(RLIMIT_FSIZE, &rl);
     }
     ::execv(bin.c_str(), argv.data());
     ::_exit(127);
@@ -69,9 +83,10 @@ inline int wait_exit(pid_t pid) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-inline Outcome run_archmatrix(const std::vector<std::string>& args, const fs::path& log_file, const Env& env = {}) {
+inline Outcome run_archmatrix(const std::vector<std::string>& args, const fs::path& log_file, const Env& env = {},
+                              const Limits& limits = {}) {
   Outcome o;
-  o.exit_code = wait_exit(spawn(args, log_file, env));
+  o.exit_code = wait_exit(spawn(args, log_file, env, limits));
   o.log = slurp(log_file);
   return o;
 }
