@@ -41,13 +41,6 @@ namespace {
 
 std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
 
-// Debian versions may carry an epoch ("1:2.3"); keep file names plain.
-std::string file_safe(std::string s) {
-  for (char& c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == '+')) c = '_';
-  return s;
-}
-
 std::string format_elapsed(double s) {
   const int t = static_cast<int>(s);
   return t >= 60 ? fmt::format("{}m{:02}s", t / 60, t % 60) : fmt::format("{}s", t);
@@ -161,16 +154,9 @@ KernelSourceTree KernelBuilder::source(const config::KernelRecipe& k, bool refre
       throw util::Error(fmt::format("apt's index gives no Version or SHA256 for {} in {}", k.package, k.suite));
   }
 
-  const fs::path root = dir / file_safe(k.package + "_" + src.version);
-  const auto complete = [&] {
-    try {
-      return util::read_file(root / ".complete") == src.sha256;
-    } catch (...) {
-      return false;
-    }
-  };
-  if (!complete()) {
-    const fs::path work = dir / fmt::format(".work-{}-{}", file_safe(k.package), ::getpid());
+  const fs::path root = dir / util::file_safe(k.package + "_" + src.version);
+  if (!util::directory_complete(root, src.sha256)) {
+    const fs::path work = dir / fmt::format(".work-{}-{}", util::file_safe(k.package), ::getpid());
     fs::remove_all(work);
     status_(k.id, fmt::format("downloading {} {}", k.package, src.version));
     apt.download(k.package, src.version, work / "debs");
@@ -186,9 +172,7 @@ KernelSourceTree KernelBuilder::source(const config::KernelRecipe& k, bool refre
     fs::create_directories(work / "tree");
     auto r = util::run_command({"tar", "-C", (work / "tree").string(), "-xf", tarball.string()});
     if (r.exit_code != 0) throw util::Error(fmt::format("unpacking {} failed:\n{}", tarball.string(), r.output));
-    util::write_file_atomic(work / "tree" / ".complete", src.sha256);
-    fs::remove_all(root);
-    fs::rename(work / "tree", root);
+    util::publish_directory(work / "tree", root, src.sha256);
     fs::remove_all(work);
   }
   for (const auto& e : fs::directory_iterator(root))
@@ -245,7 +229,7 @@ KernelArtifact KernelBuilder::build(const config::KernelRecipe& k, int make_jobs
 
   // An object directory per recipe and source version: make there is
   // incremental when only a fragment changed.
-  const fs::path obj = cache_ / "kbuild" / file_safe(k.id + "-" + src.version);
+  const fs::path obj = cache_ / "kbuild" / util::file_safe(k.id + "-" + src.version);
   fs::create_directories(obj);
   const std::string triplet(util::arch_info(k.arch).triplet);
   const auto make = [&](std::vector<std::string> args) {

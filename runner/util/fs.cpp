@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -111,6 +112,26 @@ FileLock::FileLock(const fs::path& lock_file) {
 
 FileLock::~FileLock() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
+
+std::string file_safe(std::string s) {
+  for (char& c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == '+')) c = '_';
+  return s;
+}
+
+bool directory_complete(const fs::path& dir, std::string_view stamp) {
+  std::ifstream in(dir / ".complete", std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str() == stamp;
+}
+
+void publish_directory(const fs::path& work, const fs::path& entry, std::string_view stamp) {
+  write_file_atomic(work / ".complete", stamp);
+  fs::remove_all(entry);
+  fs::rename(work, entry);
 }
 
 fs::path cache_root(const std::optional<std::string>& xdg, const std::optional<std::string>& home) {

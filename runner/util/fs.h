@@ -34,6 +34,20 @@ class FileLock {
   int fd_ = -1;
 };
 
+/// s with every character other than [A-Za-z0-9.+_-] replaced by '_': Debian
+/// versions may carry an epoch ("1:2.3"), cache entry names stay plain (pure).
+std::string file_safe(std::string s);
+
+/// A cache directory is complete when its `.complete` marker holds `stamp`
+/// (the checksum it was made from); a half-made or damaged one is not.
+bool directory_complete(const std::filesystem::path& dir, std::string_view stamp);
+
+/// Publishes a directory made under a temporary name beside `entry`: writes
+/// its `.complete` marker (holding `stamp`) last, replaces whatever `entry`
+/// was (a damaged entry) and renames `work` into place. Callers hold the
+/// entry's FileLock, so a concurrent run never sees it half-made.
+void publish_directory(const std::filesystem::path& work, const std::filesystem::path& entry, std::string_view stamp);
+
 /// ${XDG_CACHE_HOME:-$HOME/.cache}/archmatrix, from the two values (pure).
 std::filesystem::path cache_root(const std::optional<std::string>& xdg_cache_home,
                                  const std::optional<std::string>& home);
