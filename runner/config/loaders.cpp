@@ -150,7 +150,7 @@ ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& d
 
   const YAML::Node build = root["build"];
   if (!build.IsDefined()) doc.fail(root, "missing required key 'build'");
-  doc.expect_map(build, "build", {"sources", "link", "link_options", "libraries"});
+  doc.expect_map(build, "build", {"sources", "link", "link_options", "libraries", "packages", "link_libraries"});
   s.sources = doc.string_or_list(build["sources"], "a source file");
   for (const auto& src : s.sources)
     if (!std::filesystem::exists(s.dir / src))
@@ -176,6 +176,21 @@ ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& d
       if (const YAML::Node o = l["link_options"]; o.IsDefined()) lib.link_options = doc.string_or_list(o, "a linker option");
       s.libraries.push_back(std::move(lib));
     }
+  }
+  if (const YAML::Node pkgs = build["packages"]; pkgs.IsDefined()) {
+    if (s.link != Linkage::dynamic_exe) doc.fail(pkgs, "Debian packages need link: dynamic");
+    static const std::regex pkg_re("[a-z0-9][a-z0-9+.-]+");
+    for (auto& p : doc.string_or_list(pkgs, "a Debian package name")) {
+      if (!std::regex_match(p, pkg_re)) doc.fail(pkgs, "expected a Debian package name ([a-z0-9+.-]), found '" + p + "'");
+      if (std::find(s.packages.begin(), s.packages.end(), p) == s.packages.end()) s.packages.push_back(std::move(p));
+    }
+  }
+  if (const YAML::Node ll = build["link_libraries"]; ll.IsDefined()) {
+    static const std::regex ll_re("[A-Za-z0-9_][A-Za-z0-9_.+-]*");
+    s.link_libraries = doc.string_or_list(ll, "a library name");
+    for (const auto& l : s.link_libraries)
+      if (!std::regex_match(l, ll_re))
+        doc.fail(ll, "expected a library name for -l<name> ([A-Za-z0-9_.+-]), found '" + l + "'");
   }
 
   if (const YAML::Node run = root["run"]; run.IsDefined()) {

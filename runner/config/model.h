@@ -52,6 +52,13 @@ struct ScenarioSpec {
   Linkage link = Linkage::static_exe;
   std::vector<std::string> link_options;  ///< build.link_options, e.g. -no-pie
   std::vector<LibrarySpec> libraries;  ///< needs link: dynamic
+  /// build.packages: Debian binary packages of the target arch (bookworm,
+  /// the cross toolchain's glibc generation) whose headers and shared
+  /// libraries the program builds and runs with; needs link: dynamic.
+  std::vector<std::string> packages;
+  /// build.link_libraries: names given to target_link_libraries of the
+  /// program, after its objects (-l<name>).
+  std::vector<std::string> link_libraries;
   int timeout_s = 60;
   std::vector<std::string> args;
   bool privileged = false;             ///< run as root instead of uid 65534

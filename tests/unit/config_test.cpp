@@ -161,6 +161,46 @@ TEST_F(ScenarioFiles, SharedLibrariesNeedADynamicProgramAndAGoodName) {
   EXPECT_NE(e.find("source file 'gone.c' does not exist"), std::string::npos) << e;
 }
 
+TEST_F(ScenarioFiles, DebianPackagesAndLinkLibraries) {
+  auto s = load(
+      "name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  link: dynamic\n"
+      "  packages: [libmimalloc-dev, libmimalloc2.0]\n  link_libraries: [mimalloc]\n");
+  EXPECT_EQ(s.packages, (std::vector<std::string>{"libmimalloc-dev", "libmimalloc2.0"}));
+  EXPECT_EQ(s.link_libraries, std::vector<std::string>{"mimalloc"});
+
+  // The guest build is told the packages' root and the libraries to link.
+  const std::string cmake = prepare::scenarios_cmake({&s}, {{"demo", "/cache/roots/k"}});
+  EXPECT_NE(cmake.find("LINK dynamic PACKAGE_ROOTS \"/cache/roots/k\" LINK_LIBRARIES \"mimalloc\")"),
+            std::string::npos)
+      << cmake;
+  // Without packages, no PACKAGE_ROOTS: link_libraries alone (-lm) is fine.
+  s = load("name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  link_libraries: m\n");
+  EXPECT_EQ(s.link_libraries, std::vector<std::string>{"m"});
+  EXPECT_EQ(prepare::scenarios_cmake({&s}).find("PACKAGE_ROOTS"), std::string::npos);
+}
+
+TEST_F(ScenarioFiles, DebianPackagesNeedADynamicProgramAndGoodNames) {
+  auto e = error_of([&] {
+    load("name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  packages: [libzstd1]\n");
+  });
+  EXPECT_EQ(e.rfind("demo/scenario.yaml:5:", 0), 0u) << e;
+  EXPECT_NE(e.find("Debian packages need link: dynamic"), std::string::npos) << e;
+  e = error_of([&] {
+    load("name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  link: dynamic\n  packages: [Bad_Name]\n");
+  });
+  EXPECT_EQ(e.rfind("demo/scenario.yaml:6:", 0), 0u) << e;
+  EXPECT_NE(e.find("expected a Debian package name"), std::string::npos) << e;
+  e = error_of([&] {
+    load("name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  link: dynamic\n  packages: []\n");
+  });
+  EXPECT_EQ(e.rfind("demo/scenario.yaml:6:", 0), 0u) << e;
+  e = error_of([&] {
+    load("name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  link_libraries: [-lm]\n");
+  });
+  EXPECT_EQ(e.rfind("demo/scenario.yaml:5:", 0), 0u) << e;
+  EXPECT_NE(e.find("expected a library name for -l<name>"), std::string::npos) << e;
+}
+
 TEST(ConfigKernel, RecipeProvidesCanonicalAxes) {
   auto k = load_kernel_recipe(
       YamlReader::load_string("arch: aarch64\nsource: debian\ndebian: {suite: trixie, package: linux-image-arm64-16k}\n"
