@@ -21,6 +21,7 @@
 #include "prepare/debian_kernel.h"
 #include "prepare/kernel_image.h"
 #include "prepare/target_build.h"
+#include "prepare/target_packages.h"
 #include "report/attribution.h"
 #include "report/console_report.h"
 #include "report/json_read.h"
@@ -75,10 +76,16 @@ Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progre
   p.kernels = std::move(pk.kernels);
   p.kernel_errors = std::move(pk.errors);
   prepare::TargetBuilder builder(o.common.root, cache, [&](std::string_view m) { progress.log(m); });
+  prepare::TargetPackages packages(cache, [&](std::string_view m) { progress.log(m); });
   for (auto& [arch, list] : per_arch) {
     std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->name < b->name; });
     try {
-      p.binaries[arch] = builder.build(arch, list);
+      // A package apt does not know is bad input (exit 2); one that fails to
+      // download fails this arch's build like any other build step.
+      prepare::PackageRoots roots;
+      for (const auto* s : list)
+        if (!s->packages.empty()) roots[s->name] = packages.root(*s, arch);
+      p.binaries[arch] = builder.build(arch, list, roots);
     } catch (const util::Error& e) {
       if (e.exit_status() == util::kExitBadInput) throw;  // a binary for the wrong guest: boot nothing
       p.binary_errors[arch] = e.what();

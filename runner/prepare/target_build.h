@@ -29,8 +29,13 @@ struct TargetBinaries {
   std::filesystem::path log;  ///< the configure and build output
 };
 
+/// By scenario name: the root its Debian packages are unpacked in
+/// (prepare/target_packages.h), for scenarios that declare build.packages.
+using PackageRoots = std::map<std::string, std::filesystem::path>;
+
 /// The CMake text that declares the scenarios to images/target (pure).
-std::string scenarios_cmake(const std::vector<const config::ScenarioSpec*>& scenarios);
+std::string scenarios_cmake(const std::vector<const config::ScenarioSpec*>& scenarios,
+                            const PackageRoots& package_roots = {});
 
 class TargetBuilder {
  public:
@@ -40,7 +45,11 @@ class TargetBuilder {
   /// Builds (incrementally) and checks. Throws util::Error with the tail of
   /// the build log if the build fails, or naming the binary and what is wrong
   /// with it if an ELF check fails.
-  TargetBinaries build(util::Arch arch, const std::vector<const config::ScenarioSpec*>& scenarios);
+  /// package_roots: where each scenario's Debian packages are; their
+  /// headers and libraries are built against and their shared libraries
+  /// searched (after the scenario's own, before the toolchain's).
+  TargetBinaries build(util::Arch arch, const std::vector<const config::ScenarioSpec*>& scenarios,
+                       const PackageRoots& package_roots = {});
 
  private:
   std::filesystem::path source_root_, cache_root_;
