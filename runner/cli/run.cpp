@@ -20,6 +20,7 @@
 #include "prepare/cell_image.h"
 #include "prepare/debian_kernel.h"
 #include "prepare/kernel_image.h"
+#include "prepare/source_package.h"
 #include "prepare/target_build.h"
 #include "prepare/target_packages.h"
 #include "report/attribution.h"
@@ -77,15 +78,20 @@ Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progre
   p.kernel_errors = std::move(pk.errors);
   prepare::TargetBuilder builder(o.common.root, cache, [&](std::string_view m) { progress.log(m); });
   prepare::TargetPackages packages(cache, [&](std::string_view m) { progress.log(m); });
+  prepare::SourcePackageFetcher sources(cache, [&](std::string_view m) { progress.log(m); });
   for (auto& [arch, list] : per_arch) {
     std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->name < b->name; });
     try {
       // A package apt does not know is bad input (exit 2); one that fails to
       // download fails this arch's build like any other build step.
       prepare::PackageRoots roots;
-      for (const auto* s : list)
+      prepare::SourceTrees trees;
+      for (const auto* s : list) {
         if (!s->packages.empty()) roots[s->name] = packages.root(*s, arch);
-      p.binaries[arch] = builder.build(arch, list, roots);
+        // Source packages are arch-independent: fetched once, then cached.
+        for (const auto& name : s->source_packages) trees[s->name].emplace_back(name, sources.fetch("bookworm", name).tree);
+      }
+      p.binaries[arch] = builder.build(arch, list, roots, trees);
     } catch (const util::Error& e) {
       if (e.exit_status() == util::kExitBadInput) throw;  // a binary for the wrong guest: boot nothing
       p.binary_errors[arch] = e.what();

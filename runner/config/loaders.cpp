@@ -150,7 +150,8 @@ ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& d
 
   const YAML::Node build = root["build"];
   if (!build.IsDefined()) doc.fail(root, "missing required key 'build'");
-  doc.expect_map(build, "build", {"sources", "link", "link_options", "libraries", "packages", "link_libraries"});
+  doc.expect_map(build, "build",
+                 {"sources", "link", "link_options", "libraries", "packages", "link_libraries", "source_packages", "cmake"});
   s.sources = doc.string_or_list(build["sources"], "a source file");
   for (const auto& src : s.sources)
     if (!std::filesystem::exists(s.dir / src))
@@ -191,6 +192,26 @@ ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& d
     for (const auto& l : s.link_libraries)
       if (!std::regex_match(l, ll_re))
         doc.fail(ll, "expected a library name for -l<name> ([A-Za-z0-9_.+-]), found '" + l + "'");
+  }
+
+  if (const YAML::Node sp = build["source_packages"]; sp.IsDefined()) {
+    static const std::regex src_re("[a-z0-9][a-z0-9+.-]+");
+    for (auto& p : doc.string_or_list(sp, "a Debian source package name")) {
+      if (!std::regex_match(p, src_re))
+        doc.fail(sp, "expected a Debian source package name ([a-z0-9+.-]), found '" + p + "'");
+      if (std::find(s.source_packages.begin(), s.source_packages.end(), p) == s.source_packages.end())
+        s.source_packages.push_back(std::move(p));
+    }
+    if (!build["cmake"].IsDefined())
+      doc.fail(sp, "source packages are built by the scenario's own build step: add 'cmake: <file>' (a CMake file in " +
+                       s.dir.string() + ")");
+  }
+  if (const YAML::Node cm = build["cmake"]; cm.IsDefined()) {
+    s.build_cmake = doc.scalar(cm, "a CMake file of the scenario's directory");
+    if (s.build_cmake.find("..") != std::string::npos || (!s.build_cmake.empty() && s.build_cmake[0] == '/'))
+      doc.fail(cm, "expected a file inside the scenario's directory, found '" + s.build_cmake + "'");
+    if (!std::filesystem::is_regular_file(s.dir / s.build_cmake))
+      doc.fail(cm, "build step '" + s.build_cmake + "' does not exist in " + s.dir.string());
   }
 
   if (const YAML::Node run = root["run"]; run.IsDefined()) {

@@ -59,6 +59,12 @@ struct ScenarioSpec {
   /// build.link_libraries: names given to target_link_libraries of the
   /// program, after its objects (-l<name>).
   std::vector<std::string> link_libraries;
+  /// build.source_packages: Debian source packages (bookworm) the scenario's
+  /// own build step (build_cmake) builds for the target, e.g. jemalloc.
+  std::vector<std::string> source_packages;
+  /// build.cmake: a CMake file of the scenario's directory, included by the
+  /// guest build after the program's target is made (images/target).
+  std::string build_cmake;
   int timeout_s = 60;
   std::vector<std::string> args;
   bool privileged = false;             ///< run as root instead of uid 65534

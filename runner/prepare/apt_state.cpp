@@ -40,12 +40,12 @@ std::vector<std::string> AptState::argv(const std::string& tool, const std::vect
       "Dir::State=" + (d / "state").string(),
       "Dir::State::Status=" + (d / "status").string(),
       "Dir::Cache=" + (d / "cache").string(),
-      "APT::Architecture=" + deb_arch_,
-      "APT::Architectures=" + deb_arch_,
       "APT::Sandbox::User=root",
       "Acquire::Languages=none",
       "APT::Get::List-Cleanup=false"};
   for (const auto& o : opts) v.insert(v.end(), {"-o", o});
+  if (deb_arch_ != kSource)
+    v.insert(v.end(), {"-o", "APT::Architecture=" + deb_arch_, "-o", "APT::Architectures=" + deb_arch_});
   if (fs::exists(d / "allow-expired"))
     v.insert(v.end(), {"-o", "Acquire::Check-Valid-Until=false", "-o", "Acquire::Check-Date=false"});
   v.insert(v.end(), args.begin(), args.end());
@@ -57,7 +57,8 @@ void AptState::prepare() const {
   for (const char* sub : {"sources.list.d", "preferences.d", "state/lists/partial", "cache/archives/partial"})
     fs::create_directories(d / sub);
   if (!fs::exists(d / "status")) util::write_file_atomic(d / "status", "");
-  const std::string line = fmt::format("deb [signed-by={}] {} {} main\n", kKeyring, host_debian_mirror(), suite_);
+  const std::string line = fmt::format("{} [signed-by={}] {} {} main\n", deb_arch_ == kSource ? "deb-src" : "deb",
+                                       kKeyring, host_debian_mirror(), suite_);
   util::write_file_atomic(d / "sources.list", line);
 }
 
@@ -72,7 +73,7 @@ void AptState::update(const std::string& probe_package) const {
   std::string last;
   for (int attempt = 1; attempt <= 4; ++attempt) {
     last = util::run_command(argv("apt-get", {"update"})).output;
-    if (!show(probe_package).empty()) return;
+    if (!(deb_arch_ == kSource ? show_source(probe_package) : show(probe_package)).empty()) return;
     // Mirrors that serve a stored snapshot of the archive can carry a
     // Release file past its Valid-Until date. The signature is still
     // checked; only the freshness window is waived, for this suite, and said.
@@ -91,18 +92,38 @@ void AptState::update(const std::string& probe_package) const {
                                 probe_package, tail(last)));
 }
 
+namespace {
+
+// apt-get with `args` in `where`; apt checks what it fetches against the
+// hashes of the signed index. Throws util::Error saying `what` failed.
+void fetch_into(const AptState& apt, const std::vector<std::string>& args, const fs::path& where,
+                const std::string& what) {
+  fs::create_directories(where);
+  util::CommandOptions co;
+  co.cwd = where;
+  auto r = util::run_command(apt.argv("apt-get", args), co);
+  if (r.exit_code != 0) throw util::Error(fmt::format("downloading {} failed:\n{}", what, tail(r.output)));
+}
+
+}  // namespace
+
 std::string AptState::show(const std::string& name) const {
   auto r = util::run_command(argv("apt-cache", {"show", "--no-all-versions", name}));
   return r.exit_code == 0 ? r.output : std::string();
 }
 
 void AptState::download(const std::string& name, const std::string& version, const fs::path& where) const {
-  fs::create_directories(where);
-  util::CommandOptions co;
-  co.cwd = where;
-  // apt-get download checks the file against the hash in the signed index.
-  auto r = util::run_command(argv("apt-get", {"download", name + "=" + version}), co);
-  if (r.exit_code != 0) throw util::Error(fmt::format("downloading {} {} failed:\n{}", name, version, tail(r.output)));
+  fetch_into(*this, {"download", name + "=" + version}, where, name + " " + version);
+}
+
+std::string AptState::show_source(const std::string& name) const {
+  auto r = util::run_command(argv("apt-cache", {"showsrc", "--only-source", name}));
+  return r.exit_code == 0 ? r.output : std::string();
+}
+
+void AptState::download_source(const std::string& name, const std::string& version, const fs::path& where) const {
+  fetch_into(*this, {"source", "--download-only", name + "=" + version}, where,
+             "the source of " + name + " " + version);
 }
 
 }  // namespace archmatrix::prepare

@@ -17,6 +17,9 @@ namespace archmatrix::prepare {
 class AptState {
  public:
   using Progress = std::function<void(std::string_view)>;
+  /// The deb_arch of a state that knows the suite's source packages
+  /// (deb-src) instead of one architecture's binary packages.
+  static constexpr std::string_view kSource = "source";
   AptState(std::filesystem::path cache_root, std::string suite, std::string deb_arch, Progress progress);
 
   const std::string& suite() const { return suite_; }
@@ -38,6 +41,15 @@ class AptState {
 
   /// `apt-get download name=version` into dir; throws util::Error with apt's output.
   void download(const std::string& name, const std::string& version, const std::filesystem::path& dir) const;
+
+  /// For a kSource state: `apt-cache showsrc --only-source name`, the source
+  /// stanzas ("" when apt knows no such source package).
+  std::string show_source(const std::string& name) const;
+
+  /// For a kSource state: `apt-get source --download-only name=version` into
+  /// dir (the .dsc and its tarballs, each checked by apt against the signed
+  /// Sources index); throws util::Error with apt's output.
+  void download_source(const std::string& name, const std::string& version, const std::filesystem::path& dir) const;
 
  private:
   void prepare() const;

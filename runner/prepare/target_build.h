@@ -33,9 +33,13 @@ struct TargetBinaries {
 /// (prepare/target_packages.h), for scenarios that declare build.packages.
 using PackageRoots = std::map<std::string, std::filesystem::path>;
 
+/// By scenario name: its build.source_packages, unpacked
+/// (prepare/source_package.h), as (source package, tree) pairs.
+using SourceTrees = std::map<std::string, std::vector<std::pair<std::string, std::filesystem::path>>>;
+
 /// The CMake text that declares the scenarios to images/target (pure).
 std::string scenarios_cmake(const std::vector<const config::ScenarioSpec*>& scenarios,
-                            const PackageRoots& package_roots = {});
+                            const PackageRoots& package_roots = {}, const SourceTrees& source_trees = {});
 
 class TargetBuilder {
  public:
@@ -48,8 +52,10 @@ class TargetBuilder {
   /// package_roots: where each scenario's Debian packages are; their
   /// headers and libraries are built against and their shared libraries
   /// searched (after the scenario's own, before the toolchain's).
+  /// source_trees: the unpacked source packages a scenario's own build step
+  /// (build.cmake) builds.
   TargetBinaries build(util::Arch arch, const std::vector<const config::ScenarioSpec*>& scenarios,
-                       const PackageRoots& package_roots = {});
+                       const PackageRoots& package_roots = {}, const SourceTrees& source_trees = {});
 
  private:
   std::filesystem::path source_root_, cache_root_;

@@ -201,6 +201,33 @@ TEST_F(ScenarioFiles, DebianPackagesNeedADynamicProgramAndGoodNames) {
   EXPECT_NE(e.find("expected a library name for -l<name>"), std::string::npos) << e;
 }
 
+TEST_F(ScenarioFiles, SourcePackagesComeWithTheScenariosOwnBuildStep) {
+  std::ofstream(dir_ / "demo" / "build.cmake") << "# builds jemalloc\n";
+  auto s = load("name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  source_packages: [jemalloc]\n"
+                "  cmake: build.cmake\n");
+  EXPECT_EQ(s.source_packages, std::vector<std::string>{"jemalloc"});
+  EXPECT_EQ(s.build_cmake, "build.cmake");
+
+  auto e = error_of([&] { load("name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  source_packages: [jemalloc]\n"); });
+  EXPECT_EQ(e.rfind("demo/scenario.yaml:5:", 0), 0u) << e;
+  EXPECT_NE(e.find("add 'cmake: <file>'"), std::string::npos) << e;
+  // The guest build is told the step and where each source tree is.
+  const std::string cmake = prepare::scenarios_cmake({&s}, {}, {{"demo", {{"jemalloc", "/cache/sources/je"}}}});
+  EXPECT_NE(cmake.find(" BUILD_CMAKE \"build.cmake\" SOURCE_PACKAGES \"jemalloc=/cache/sources/je\")"),
+            std::string::npos)
+      << cmake;
+
+  e = error_of([&] { load("name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  cmake: nope.cmake\n"); });
+  EXPECT_EQ(e.rfind("demo/scenario.yaml:5:", 0), 0u) << e;
+  EXPECT_NE(e.find("build step 'nope.cmake' does not exist"), std::string::npos) << e;
+  e = error_of([&] { load("name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  cmake: ../../etc/x.cmake\n"); });
+  EXPECT_NE(e.find("expected a file inside the scenario's directory"), std::string::npos) << e;
+  e = error_of([&] {
+    load("name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  source_packages: [Jemalloc]\n  cmake: build.cmake\n");
+  });
+  EXPECT_NE(e.find("expected a Debian source package name"), std::string::npos) << e;
+}
+
 TEST(ConfigKernel, RecipeProvidesCanonicalAxes) {
   auto k = load_kernel_recipe(
       YamlReader::load_string("arch: aarch64\nsource: debian\ndebian: {suite: trixie, package: linux-image-arm64-16k}\n"
