@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +17,9 @@
 #include "protocol/console_parser.h"
 #include "util/boost_process.h"
 #include "protocol/crash_detector.h"
+#include "util/child_setup.h"
+#include "util/interrupt.h"
+#include "util/subprocess.h"
 
 namespace archmatrix::exec {
 
@@ -28,21 +30,8 @@ using verdict::CellEnd;
 
 namespace {
 
-constexpr std::uint64_t kMaxConsoleLog = 64ull << 20;
 constexpr std::size_t kTailLines = 20;
 constexpr auto kPoweroffGrace = std::chrono::seconds(10);
-
-// Runs in the child between fork and exec. Its own process group, so a
-// terminal's Ctrl-C reaches only us and we decide how QEMU ends; and death
-// with its parent, so not even a SIGKILL of the runner leaves QEMU behind.
-struct ChildSetup {
-  template <class Launcher>
-  bp::error_code on_exec_setup(Launcher&, const bp::filesystem::path&, const char* const*) {
-    if (::setpgid(0, 0) != 0) return bp::error_code(errno, bp::system_category());
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return bp::error_code(errno, bp::system_category());
-    return {};
-  }
-};
 
 std::string seconds_text(std::chrono::milliseconds ms) {
   return std::to_string(ms.count() / 1000) + " s";
@@ -76,9 +65,13 @@ struct Session : std::enable_shared_from_this<Session> {
   std::function<void()> done;
   asio::readable_pipe pipe;
   std::optional<bp::process> proc;
+  std::optional<util::ChildRef> child;  // kills by pidfd: Boost may reap QEMU before telling us
   asio::steady_timer boot_timer, silence_timer, overall_timer, grace_timer;
   std::ofstream log;
-  std::uint64_t log_bytes = 0;
+  std::uint64_t log_bytes = 0;   // written to the log's head
+  std::uint64_t past_head = 0;   // bytes after the head, of which the ring keeps the last ones
+  std::string ring;              // allocated only for a guest that fills the head
+  std::size_t ring_pos = 0;      // where the next byte goes
   protocol::LineSplitter splitter;
   protocol::ConsoleParser parser;
   protocol::CrashDetector crash;
@@ -115,7 +108,8 @@ struct Session : std::enable_shared_from_this<Session> {
     try {
       std::vector<std::string> args(job.argv.begin() + 1, job.argv.end());
       proc.emplace(impl.ctx.get_executor(), exe, args, bp::process_stdio{nullptr, fds[1], fds[1]},
-                   ChildSetup{});
+                   util::ChildSetup{});
+      child.emplace(proc->id());
     } catch (const std::exception& e) {
       ::close(fds[1]);
       decide(CellEnd::start_failed, job.argv[0] + ": " + e.what());
@@ -163,11 +157,10 @@ struct Session : std::enable_shared_from_this<Session> {
   }
 
   void kill() {
-    if (killed || !proc) return;
-    killed = true;
-    const pid_t pid = proc->id();
-    ::kill(-pid, SIGKILL);  // the group: QEMU and anything it forked
-    ::kill(pid, SIGKILL);
+    if (killed || !child) return;
+    // A timer or the interrupt may fire after Boost reaped QEMU (its
+    // async_wait reaps, then posts our handler): kill_tree then sends nothing.
+    killed = child->kill_tree();
   }
 
   void read() {
@@ -180,14 +173,43 @@ struct Session : std::enable_shared_from_this<Session> {
   }
 
   void on_data(std::string_view bytes) {
-    if (log_bytes < kMaxConsoleLog) {
-      const auto keep = std::min<std::uint64_t>(bytes.size(), kMaxConsoleLog - log_bytes);
-      log.write(bytes.data(), static_cast<std::streamsize>(keep));
-      log_bytes += keep;
-      if (log_bytes == kMaxConsoleLog) log << "\n[archmatrix: console log cut at 64 MiB]\n";
-    }
+    log_console(bytes);
     if (!decided) rearm_silence();
     for (auto& line : splitter.feed(bytes)) on_line(line);
+  }
+
+  // The head goes to the file as it comes (a live `tail -f` sees a normal
+  // boot); past it, a ring holds the latest bytes, appended at the end.
+  void log_console(std::string_view bytes) {
+    const auto head = std::min<std::uint64_t>(bytes.size(), job.console_head_bytes - std::min(log_bytes, job.console_head_bytes));
+    log.write(bytes.data(), static_cast<std::streamsize>(head));
+    log_bytes += head;
+    bytes.remove_prefix(static_cast<std::size_t>(head));
+    if (bytes.empty()) return;
+    past_head += bytes.size();
+    const std::size_t cap = static_cast<std::size_t>(job.console_tail_bytes);
+    if (cap == 0) return;
+    if (ring.empty()) ring.resize(cap);
+    if (bytes.size() > cap) bytes.remove_prefix(bytes.size() - cap);
+    while (!bytes.empty()) {
+      const std::size_t n = std::min(bytes.size(), cap - ring_pos);
+      std::memcpy(ring.data() + ring_pos, bytes.data(), n);
+      ring_pos = (ring_pos + n) % cap;
+      bytes.remove_prefix(n);
+    }
+  }
+
+  void close_console_log() {
+    if (past_head > 0) {
+      const std::uint64_t kept = std::min<std::uint64_t>(past_head, ring.size());
+      if (past_head > kept)
+        log << fmt::format("\n[archmatrix: console log cut: {} bytes dropped after the first {} bytes; the last {} "
+                           "bytes follow]\n",
+                           past_head - kept, log_bytes, kept);
+      if (past_head >= ring.size()) log.write(ring.data() + ring_pos, static_cast<std::streamsize>(ring.size() - ring_pos));
+      log.write(ring.data(), static_cast<std::streamsize>(past_head >= ring.size() ? ring_pos : past_head));
+    }
+    log.close();
   }
 
   void on_line(const std::string& line) {
@@ -297,7 +319,7 @@ struct Session : std::enable_shared_from_this<Session> {
     run.crash_text = crash.text();
     if (run.crash_title.empty()) run.crash_title = crash.title();
     run.wall_seconds = elapsed();
-    log.close();
+    close_console_log();
     emit(CellEvent::finished);
     auto d = std::move(done);
     if (d) d();
@@ -326,31 +348,30 @@ std::vector<verdict::CellRun> Supervisor::run(const std::vector<CellJob>& jobs) 
   std::vector<verdict::CellRun> runs(jobs.size());
   if (jobs.empty()) return runs;
   std::size_t next = 0;
-  asio::signal_set signals(im.ctx, SIGINT, SIGTERM);
+  // SIGINT/SIGTERM are util's (they must stay handled after this call, while
+  // the reports are written); its descriptor turns readable at the interrupt.
+  util::install_interrupt_handlers();
+  asio::posix::stream_descriptor interrupt(im.ctx, ::dup(util::interrupt_fd()));
+  interrupt.async_wait(asio::posix::stream_descriptor::wait_read, [&](const boost::system::error_code& ec) {
+    if (!ec) im.interrupt_all();
+  });
+  if (util::interrupted()) im.interrupted = true;  // before the first cell: start none
   std::function<void()> launch_more;
-
-  std::function<void()> wait_signal = [&] {
-    signals.async_wait([&](const boost::system::error_code& ec, int) {
-      if (ec) return;
-      im.interrupt_all();
-      wait_signal();
-    });
-  };
   launch_more = [&] {
     while (!im.interrupted && next < jobs.size() && static_cast<int>(im.active.size()) < im.jobs) {
       const std::size_t i = next++;
       auto s = std::make_shared<Session>(im, jobs[i], runs[i]);
-      s->done = [&im, &launch_more, &signals, &next, &jobs, raw = s.get()] {
+      s->done = [&im, &launch_more, &interrupt, &next, &jobs, raw = s.get()] {
         std::erase_if(im.active, [raw](const auto& p) { return p.get() == raw; });
         launch_more();
-        if (im.active.empty() && (im.interrupted || next >= jobs.size())) signals.cancel();
+        if (im.active.empty() && (im.interrupted || next >= jobs.size())) interrupt.cancel();
       };
       im.active.push_back(s);
       s->start();
     }
   };
-  wait_signal();
   asio::post(im.ctx, launch_more);
+  if (im.interrupted) interrupt.cancel();
   im.ctx.run();
   im.ctx.restart();
   return runs;

@@ -5,6 +5,7 @@
 // group) and reaped before run() returns, whatever happened, Ctrl-C included.
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -23,6 +24,11 @@ struct CellJob {
   std::string nonce;                         ///< the plan's nonce: only frames carrying it count
   std::vector<std::string> scenario_names;   ///< plan order
   std::filesystem::path console_log;         ///< raw console bytes are written here
+  /// A flooding guest's log keeps its first console_head_bytes and its last
+  /// console_tail_bytes (where a panic is), with a line saying how many
+  /// bytes between them were dropped.
+  std::uint64_t console_head_bytes = 32ull << 20;
+  std::uint64_t console_tail_bytes = 32ull << 20;
   std::chrono::milliseconds boot_timeout{120000};
   std::chrono::milliseconds no_output_timeout{60000};
   std::chrono::milliseconds overall_timeout{600000};

@@ -13,6 +13,8 @@
 //   forge       boot; the first scenario's result is preceded by a forged
 //               frame with another nonce and a frame with a bad CRC
 //   cut         boot; every frame's first copy is cut by a kernel message
+//   flood-panic boot, print FAKE_QEMU_FLOOD_BYTES (default 1 MiB) of numbered
+//               lines, then panic and exit: a panic at the end of a flood
 
 #include <signal.h>
 #include <unistd.h>
@@ -128,6 +130,21 @@ int main(int argc, char** argv) {
   if (mode == "flood") {
     const std::string junk = std::string("\x1b[31mgarbage \xff\xfe\0 <<AM1|", 20) + "\n";
     while (true) out(junk);
+  }
+  if (mode == "flood-panic") {
+    const char* b = std::getenv("FAKE_QEMU_FLOOD_BYTES");
+    const unsigned long long total = b ? std::stoull(b) : (1ull << 20);
+    std::string chunk;
+    for (unsigned long long n = 0, line = 0; n < total; ++line) {
+      chunk += "[    3.000000] flood line " + std::to_string(line) + "\n";
+      if (chunk.size() >= 65536 || n + chunk.size() >= total) {
+        n += chunk.size();
+        out(chunk);
+        chunk.clear();
+      }
+    }
+    out("[    9.000000] Kernel panic - not syncing: the end of the flood\n");
+    return 0;
   }
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
     send("begin", {{"name", scenarios[i]}});

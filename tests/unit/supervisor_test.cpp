@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "reliability_ledger.h"
+#include "util/interrupt.h"
 
 namespace archmatrix::exec {
 namespace {
@@ -49,11 +50,14 @@ class SupervisorTest : public ::testing::Test {
         {"ForgedAndCorruptFramesAreIgnoredAndRecorded", "forged and corrupted records"},
         {"FramesCutByKernelMessagesLoseNothing", "records cut by kernel messages"},
         {"SigintKillsRunningCellsAndStartsNoMore", "runner interrupted (SIGINT, fake QEMU)"},
+        {"FloodKeepsTheConsoleHeadAndTailWithTheCutMarked", "guest floods the console, then panics"},
     };
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     if (auto it = faults.find(name); it != faults.end())
       archmatrix::testing::record_fault(it->second, !::testing::Test::HasFailure(), left);
     ::unsetenv("FAKE_QEMU_MODE");
+    ::unsetenv("FAKE_QEMU_FLOOD_BYTES");
+    util::reset_interrupt_for_tests();
     fs::remove_all(dir_);
   }
 
@@ -240,6 +244,41 @@ TEST_F(SupervisorTest, SigintKillsRunningCellsAndStartsNoMore) {
   EXPECT_TRUE(s.interrupted());
   EXPECT_EQ(runs[0].end, CellEnd::interrupted);
   EXPECT_EQ(runs[1].end, CellEnd::not_run);
+}
+
+TEST_F(SupervisorTest, FloodKeepsTheConsoleHeadAndTailWithTheCutMarked) {
+  ::setenv("FAKE_QEMU_FLOOD_BYTES", "1000000", 1);
+  auto j = job("a");
+  j.console_head_bytes = 64 * 1024;
+  j.console_tail_bytes = 32 * 1024;
+  auto runs = run("flood-panic", {j});
+  EXPECT_EQ(runs[0].end, CellEnd::crashed);
+  std::ifstream in(j.console_log, std::ios::binary);
+  const std::string log((std::istreambuf_iterator<char>(in)), {});
+  // The head: the boot, as it came.
+  EXPECT_EQ(log.rfind("\x1b[2J\x1b[01;01H[    0.000000] Booting Linux", 0), 0u) << log.substr(0, 200);
+  // The cut, said with its size, between the first and the last bytes.
+  const std::string said = "\n[archmatrix: console log cut: ";
+  const auto cut = log.find(said);
+  ASSERT_NE(cut, std::string::npos);
+  EXPECT_EQ(cut, 64u * 1024);
+  const auto marker_end = log.find('\n', cut + 1) + 1;
+  const unsigned long long dropped = std::stoull(log.substr(cut + said.size()));
+  EXPECT_EQ(log.size() - marker_end, 32u * 1024);
+  // Every byte is either kept or counted: the fake wrote the boot, 1 MB of
+  // flood (rounded up to a line) and the panic line.
+  EXPECT_GE(64u * 1024 + dropped + 32u * 1024, 1000000u);
+  EXPECT_LT(64u * 1024 + dropped + 32u * 1024, 1000000u + 4096);
+  // The tail: where the panic is.
+  const std::string panic = "Kernel panic - not syncing: the end of the flood\n";
+  EXPECT_EQ(log.compare(log.size() - panic.size(), panic.size(), panic), 0) << log.substr(log.size() - 200);
+}
+
+TEST_F(SupervisorTest, AnInterruptBeforeTheFirstCellStartsNone) {
+  util::install_interrupt_handlers();
+  ::kill(::getpid(), SIGINT);
+  auto runs = run("ok", {job("a")});
+  EXPECT_EQ(runs[0].end, CellEnd::not_run);
 }
 
 }  // namespace
