@@ -17,6 +17,7 @@
 #include "cli/project_loading.h"
 #include "exec/qemu_command.h"
 #include "exec/supervisor.h"
+#include "prepare/apt_sources.h"
 #include "prepare/cell_image.h"
 #include "prepare/debian_kernel.h"
 #include "prepare/kernel_image.h"
@@ -29,6 +30,7 @@
 #include "report/write_reports.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/interrupt.h"
 
 namespace archmatrix::cli {
 
@@ -80,6 +82,7 @@ Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progre
   prepare::TargetPackages packages(cache, [&](std::string_view m) { progress.log(m); });
   prepare::SourcePackageFetcher sources(cache, [&](std::string_view m) { progress.log(m); });
   for (auto& [arch, list] : per_arch) {
+    if (util::interrupted()) break;  // the cells are all NOTRUN now; run_run says so
     std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->name < b->name; });
     try {
       // A package apt does not know is bad input (exit 2); one that fails to
@@ -92,6 +95,8 @@ Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progre
         for (const auto& name : s->source_packages) trees[s->name].emplace_back(name, sources.fetch("bookworm", name).tree);
       }
       p.binaries[arch] = builder.build(arch, list, roots, trees);
+    } catch (const prepare::NoDebianMirror&) {
+      throw;  // the host cannot download anything (exit 3)
     } catch (const util::Error& e) {
       if (e.exit_status() == util::kExitBadInput) throw;  // a binary for the wrong guest: boot nothing
       p.binary_errors[arch] = e.what();
@@ -183,6 +188,11 @@ report::RunSummary read_resumable(const fs::path& dir, const LoadedPlan& lp, con
 }  // namespace
 
 int run_run(const RunOptions& o) {
+  // From here on SIGINT/SIGTERM never end the process at once: they kill
+  // every child's process group (apt-get, make, cmake, QEMU), and whatever
+  // phase the run was in, it writes a report whose unfinished cells are
+  // NOTRUN, for `run --resume`, and exits 130.
+  util::install_interrupt_handlers();
   Progress progress(Progress::stderr_is_live());
   LoadedPlan lp = load_and_plan(o.common);
   // --resume: the cells the earlier report finished stay as they are; only
@@ -217,6 +227,13 @@ int run_run(const RunOptions& o) {
     const auto& cell = lp.plan.cells[i];
     const fs::path dir = out / "cells" / cell.id;
     fs::create_directories(dir);
+    if (util::interrupted()) {
+      // Before booting: also a cell whose kernel failed (that failure may
+      // be the interrupt's doing) runs again on --resume.
+      runs[i].end = verdict::CellEnd::interrupted;
+      runs[i].end_detail = "the run was interrupted while preparing kernels, guest binaries and images";
+      continue;
+    }
     std::string host_error;
     if (auto it = prep.kernel_errors.find(cell.kernel->id); it != prep.kernel_errors.end()) host_error = it->second;
     if (auto it = prep.binary_errors.find(cell.arch); it != prep.binary_errors.end()) host_error = it->second;
@@ -259,13 +276,14 @@ int run_run(const RunOptions& o) {
   exec::Supervisor sup(o.jobs, [&](const exec::CellEvent& e) { progress.event(e); });
   progress.start_cells(jobs.size(), o.jobs);
   auto job_runs = sup.run(jobs);
+  const bool interrupted = sup.interrupted() || util::interrupted();
   for (std::size_t j = 0; j < job_runs.size(); ++j) runs[job_cell[j]] = std::move(job_runs[j]);
 
   report::RunSummary summary;
   summary.archmatrix_version = ARCHMATRIX_VERSION;
   summary.matrix = o.common.matrix.string();
   summary.started = started;
-  summary.interrupted = sup.interrupted();
+  summary.interrupted = interrupted;
   summary.shard = o.common.shard;
   summary.planned_cells = lp.planned_ids;
   for (std::size_t i = 0; i < lp.plan.cells.size(); ++i) {

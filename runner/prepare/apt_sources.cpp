@@ -1,6 +1,7 @@
 #include "prepare/apt_sources.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <regex>
 #include <sstream>
@@ -64,6 +65,8 @@ std::optional<std::string> debian_mirror(const std::vector<std::string>& texts) 
 
 std::string host_debian_mirror() {
   namespace fs = std::filesystem;
+  const char* env = std::getenv("ARCHMATRIX_APT_ETC");
+  const fs::path etc = env && *env ? fs::path(env) : fs::path("/etc/apt");
   std::vector<std::string> texts;
   const auto add = [&](const fs::path& p) {
     try {
@@ -71,17 +74,17 @@ std::string host_debian_mirror() {
     } catch (...) {
     }
   };
-  add("/etc/apt/sources.list");
+  add(etc / "sources.list");
   std::vector<fs::path> parts;
   std::error_code ec;
-  for (fs::directory_iterator it("/etc/apt/sources.list.d", ec), end; !ec && it != end; it.increment(ec))
+  for (fs::directory_iterator it(etc / "sources.list.d", ec), end; !ec && it != end; it.increment(ec))
     if (it->path().extension() == ".list" || it->path().extension() == ".sources") parts.push_back(it->path());
   std::sort(parts.begin(), parts.end());
   for (const auto& p : parts) add(p);
   if (auto m = debian_mirror(texts)) return *m;
-  throw util::Error(
-      "no Debian mirror in /etc/apt/sources.list or /etc/apt/sources.list.d/: archmatrix downloads kernels from "
-      "the Debian archive this machine's apt already uses");
+  throw NoDebianMirror("no Debian mirror in " + (etc / "sources.list").string() + " or " +
+                       (etc / "sources.list.d").string() +
+                       "/: archmatrix downloads kernels from the Debian archive this machine's apt already uses");
 }
 
 std::vector<Stanza> parse_stanzas(const std::string& text) {
