@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
@@ -22,6 +24,12 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string errno_text() { return std::strerror(errno); }
+
+std::string fmt_mode(mode_t m) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "mode %04o", static_cast<unsigned>(m & 07777));
+  return buf;
+}
 
 void write_all(int fd, std::string_view data, const fs::path& shown) {
   while (!data.empty()) {
@@ -137,7 +145,26 @@ void publish_directory(const fs::path& work, const fs::path& entry, std::string_
 fs::path cache_root(const std::optional<std::string>& xdg, const std::optional<std::string>& home) {
   if (xdg && !xdg->empty() && fs::path(*xdg).is_absolute()) return fs::path(*xdg) / "archmatrix";
   if (home && !home->empty()) return fs::path(*home) / ".cache" / "archmatrix";
-  return fs::temp_directory_path() / "archmatrix-cache";
+  return fs::temp_directory_path() / ("archmatrix-cache-" + std::to_string(::getuid()));
+}
+
+void require_private_directory(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    throw Error("cannot create the cache directory " + dir.string() + ": " + errno_text());
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) throw Error("cannot use the cache directory " + dir.string() + ": " + errno_text());
+  std::string wrong;
+  if (S_ISLNK(st.st_mode))
+    wrong = "it is a symbolic link";
+  else if (!S_ISDIR(st.st_mode))
+    wrong = "it is not a directory";
+  else if (st.st_uid != ::getuid())
+    wrong = "it belongs to uid " + std::to_string(st.st_uid) + ", not to this user (" + std::to_string(::getuid()) + ")";
+  else if ((st.st_mode & 077) != 0)
+    wrong = fmt_mode(st.st_mode) + ": others may write or read it";
+  if (!wrong.empty())
+    throw Error("refusing the cache directory " + dir.string() + ": " + wrong +
+                "; set XDG_CACHE_HOME or HOME to a directory of your own");
 }
 
 fs::path cache_root() {
@@ -145,7 +172,10 @@ fs::path cache_root() {
     const char* v = std::getenv(n);
     return v ? std::optional<std::string>(v) : std::nullopt;
   };
-  return cache_root(env("XDG_CACHE_HOME"), env("HOME"));
+  const auto xdg = env("XDG_CACHE_HOME"), home = env("HOME");
+  fs::path root = cache_root(xdg, home);
+  if (root == cache_root(std::nullopt, std::nullopt)) require_private_directory(root);  // the shared temp directory
+  return root;
 }
 
 }  // namespace archmatrix::util

@@ -49,9 +49,18 @@ bool directory_complete(const std::filesystem::path& dir, std::string_view stamp
 void publish_directory(const std::filesystem::path& work, const std::filesystem::path& entry, std::string_view stamp);
 
 /// ${XDG_CACHE_HOME:-$HOME/.cache}/archmatrix, from the two values (pure).
+/// With neither, <temp dir>/archmatrix-cache-<uid>: a shared directory,
+/// so cache_root() checks it with require_private_directory().
 std::filesystem::path cache_root(const std::optional<std::string>& xdg_cache_home,
                                  const std::optional<std::string>& home);
-/// The same from the environment.
+/// The same from the environment; throws util::Error (exit 3) if the
+/// fallback under the temp directory is not ours alone.
 std::filesystem::path cache_root();
+
+/// Creates dir with mode 0700 if it is missing, then checks that it is a
+/// directory (not a symlink) owned by this user with no access for others:
+/// in a world-writable parent anyone could have made it first and fed us
+/// kernels. Throws util::Error (exit 3) naming what is wrong.
+void require_private_directory(const std::filesystem::path& dir);
 
 }  // namespace archmatrix::util
