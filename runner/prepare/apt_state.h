@@ -31,8 +31,9 @@ class AptState {
 
   /// Writes the state's sources.list and directories; then `apt-get update`
   /// until apt knows probe_package. Survives a mirror in sync (retries) and a
-  /// Release file past its Valid-Until date (waived for this suite, said, the
-  /// signature still checked). Throws util::Error after the last attempt.
+  /// Release file past its Valid-Until date (waived for this update only,
+  /// said, the signature still checked; the next update checks the window
+  /// again). Throws util::Error after the last attempt.
   void update(const std::string& probe_package) const;
 
   /// `apt-cache show --no-all-versions name`: the candidate's stanza, or ""
