@@ -8,6 +8,7 @@
 #include "prepare/apt_sources.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/sha256.h"
 #include "util/subprocess.h"
 
 namespace archmatrix::prepare {
@@ -118,8 +119,20 @@ std::string AptState::show(const std::string& name) const {
   return r.exit_code == 0 ? r.output : std::string();
 }
 
-void AptState::download(const std::string& name, const std::string& version, const fs::path& where) const {
+fs::path AptState::download(const std::string& name, const std::string& version, const std::string& sha256,
+                           const fs::path& where) const {
+  if (sha256.empty())
+    throw util::Error(fmt::format("apt's {} {} index gives no SHA256 for {} {}", suite_, deb_arch_, name, version));
   fetch_into(*this, {"download", name + "=" + version}, where, name + " " + version);
+  std::vector<fs::path> debs;
+  for (const auto& f : fs::directory_iterator(where)) debs.push_back(f.path());
+  if (debs.size() != 1)
+    throw util::Error(fmt::format("apt-get download {} {} left {} files in {}, expected one .deb", name, version,
+                                  debs.size(), where.string()));
+  if (const std::string got = util::sha256_file(debs.front()); got != sha256)
+    throw util::Error(fmt::format("{}: sha256 {}, but apt's {} {} index says {}", debs.front().string(), got, suite_,
+                                  deb_arch_, sha256));
+  return debs.front();
 }
 
 std::string AptState::show_source(const std::string& name) const {

@@ -63,15 +63,7 @@ TargetPackage TargetPackages::fetch(const AptState& apt, const std::string& scen
   fs::remove_all(work);
   progress_(fmt::format("downloading {} {} ({} {}) for scenario {}", name, p.version, apt.suite(), apt.deb_arch(),
                         scenario));
-  apt.download(name, p.version, work / "deb");
-  std::vector<fs::path> debs;
-  for (const auto& f : fs::directory_iterator(work / "deb")) debs.push_back(f.path());
-  if (debs.size() != 1)
-    throw util::Error(fmt::format("apt-get download {} {} left {} files, expected one .deb", name, p.version,
-                                  debs.size()));
-  if (const std::string sha = util::sha256_file(debs.front()); sha != p.sha256)
-    throw util::Error(fmt::format("{}: sha256 {}, but apt's index says {}", debs.front().string(), sha, p.sha256));
-  extract_deb(debs.front(), work / "root");
+  extract_deb(apt.download(name, p.version, p.sha256, work / "deb"), work / "root");
   util::publish_directory(work / "root", p.dir, p.sha256);
   fs::remove_all(work);
   return p;
