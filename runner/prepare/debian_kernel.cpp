@@ -156,9 +156,7 @@ KernelArtifact DebianKernelFetcher::download(const AptState& apt, const DebianKe
                                {"sha256", sha}, {"suite", spec.suite}, {"arch", spec.deb_arch},
                                {"metapackage", spec.package}}
                                   .dump(2) + "\n");
-  // Replace a damaged entry; publish the new one with a single rename.
-  fs::remove_all(entry);
-  fs::rename(work / "entry", entry);
+  util::publish_directory(work / "entry", entry, sha);
   fs::remove_all(work);
   progress_(fmt::format("kernel {} {} ({}) cached as {}", which->name, which->version, found->second, key));
   return {entry / "vmlinuz", which->name, which->version, found->second, sha, key};

@@ -296,8 +296,7 @@ KernelArtifact KernelBuilder::build(const config::KernelRecipe& k, int make_jobs
                                  {"build_seconds", seconds}, {"cold_build", cold},
                                  {"make_jobs", std::max(1, make_jobs)}}
                                     .dump(2) + "\n");
-    fs::remove_all(kernels / key);
-    fs::rename(work, kernels / key);
+    util::publish_directory(work, kernels / key, sha);
     art = KernelArtifact{kernels / key / "vmlinuz", src.package, src.version, release, sha, key};
     log_(fmt::format("kernel {} ({}) built in {} and cached as {}", k.id, release, format_elapsed(seconds), key));
   } else {

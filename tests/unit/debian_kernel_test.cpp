@@ -118,6 +118,8 @@ TEST(DebianKernelFetch, RefusesADebWhoseSha256IsNotTheIndexs) {
   EXPECT_EQ(util::read_file(a.image), "genuine\n");
   EXPECT_EQ(a.release, "6.1.0-99-arm64");
   EXPECT_EQ(a.version, "6.1.99-1");
+  // Published like every cache entry (util::publish_directory): marker last, one rename.
+  EXPECT_TRUE(util::directory_complete(a.image.parent_path(), a.sha256));
 }
 
 }  // namespace
