@@ -8,6 +8,7 @@
 #include "prepare/apt_sources.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/sha256.h"
 #include "util/subprocess.h"
 
 namespace archmatrix::prepare {
@@ -46,8 +47,6 @@ std::vector<std::string> AptState::argv(const std::string& tool, const std::vect
   for (const auto& o : opts) v.insert(v.end(), {"-o", o});
   if (deb_arch_ != kSource)
     v.insert(v.end(), {"-o", "APT::Architecture=" + deb_arch_, "-o", "APT::Architectures=" + deb_arch_});
-  if (fs::exists(d / "allow-expired"))
-    v.insert(v.end(), {"-o", "Acquire::Check-Valid-Until=false", "-o", "Acquire::Check-Date=false"});
   v.insert(v.end(), args.begin(), args.end());
   return v;
 }
@@ -57,6 +56,9 @@ void AptState::prepare() const {
   for (const char* sub : {"sources.list.d", "preferences.d", "state/lists/partial", "cache/archives/partial"})
     fs::create_directories(d / sub);
   if (!fs::exists(d / "status")) util::write_file_atomic(d / "status", "");
+  // Earlier versions kept the expired-Release waiver here for good; it is now
+  // decided at each update.
+  fs::remove(d / "allow-expired");
   const std::string line = fmt::format("{} [signed-by={}] {} {} main\n", deb_arch_ == kSource ? "deb-src" : "deb",
                                        kKeyring, host_debian_mirror(), suite_);
   util::write_file_atomic(d / "sources.list", line);
@@ -71,16 +73,21 @@ void AptState::update(const std::string& probe_package) const {
   // A mirror in the middle of a sync can fail one index; what matters is
   // whether apt then knows the package, so check that and retry.
   std::string last;
+  bool waive = false;
   for (int attempt = 1; attempt <= 4; ++attempt) {
-    last = util::run_command(argv("apt-get", {"update"})).output;
+    std::vector<std::string> args{"update"};
+    if (waive) args.insert(args.begin(), {"-o", "Acquire::Check-Valid-Until=false", "-o", "Acquire::Check-Date=false"});
+    last = util::run_command(argv("apt-get", args)).output;
     if (!(deb_arch_ == kSource ? show_source(probe_package) : show(probe_package)).empty()) return;
     // Mirrors that serve a stored snapshot of the archive can carry a
     // Release file past its Valid-Until date. The signature is still
-    // checked; only the freshness window is waived, for this suite, and said.
+    // checked; only the freshness window is waived, for this update of this
+    // suite only (the next one checks it again: a mirror stale once is not
+    // trusted stale for good), and said.
     const bool expired = last.find("is expired") != std::string::npos ||
                          last.find("is not valid yet") != std::string::npos;
-    if (expired && !fs::exists(dir() / "allow-expired")) {
-      util::write_file_atomic(dir() / "allow-expired", "Release file outside its validity window\n");
+    if (expired && !waive) {
+      waive = true;
       progress_(fmt::format("the {} Release file on this mirror is outside its Valid-Until window; using it "
                             "anyway (its signature is still verified)", suite_));
       continue;
@@ -112,8 +119,20 @@ std::string AptState::show(const std::string& name) const {
   return r.exit_code == 0 ? r.output : std::string();
 }
 
-void AptState::download(const std::string& name, const std::string& version, const fs::path& where) const {
+fs::path AptState::download(const std::string& name, const std::string& version, const std::string& sha256,
+                           const fs::path& where) const {
+  if (sha256.empty())
+    throw util::Error(fmt::format("apt's {} {} index gives no SHA256 for {} {}", suite_, deb_arch_, name, version));
   fetch_into(*this, {"download", name + "=" + version}, where, name + " " + version);
+  std::vector<fs::path> debs;
+  for (const auto& f : fs::directory_iterator(where)) debs.push_back(f.path());
+  if (debs.size() != 1)
+    throw util::Error(fmt::format("apt-get download {} {} left {} files in {}, expected one .deb", name, version,
+                                  debs.size(), where.string()));
+  if (const std::string got = util::sha256_file(debs.front()); got != sha256)
+    throw util::Error(fmt::format("{}: sha256 {}, but apt's {} {} index says {}", debs.front().string(), got, suite_,
+                                  deb_arch_, sha256));
+  return debs.front();
 }
 
 std::string AptState::show_source(const std::string& name) const {

@@ -31,16 +31,21 @@ class AptState {
 
   /// Writes the state's sources.list and directories; then `apt-get update`
   /// until apt knows probe_package. Survives a mirror in sync (retries) and a
-  /// Release file past its Valid-Until date (waived for this suite, said, the
-  /// signature still checked). Throws util::Error after the last attempt.
+  /// Release file past its Valid-Until date (waived for this update only,
+  /// said, the signature still checked; the next update checks the window
+  /// again). Throws util::Error after the last attempt.
   void update(const std::string& probe_package) const;
 
   /// `apt-cache show --no-all-versions name`: the candidate's stanza, or ""
   /// when apt knows no such package.
   std::string show(const std::string& name) const;
 
-  /// `apt-get download name=version` into dir; throws util::Error with apt's output.
-  void download(const std::string& name, const std::string& version, const std::filesystem::path& dir) const;
+  /// `apt-get download name=version` into dir (new or empty) and the .deb it
+  /// left, once its sha256 is `sha256`, the value of the signed index (apt
+  /// checks it too; archmatrix does not rely on that). Throws util::Error
+  /// with apt's output, or naming the file and both hashes.
+  std::filesystem::path download(const std::string& name, const std::string& version, const std::string& sha256,
+                                 const std::filesystem::path& dir) const;
 
   /// For a kSource state: `apt-cache showsrc --only-source name`, the source
   /// stanzas ("" when apt knows no such source package).

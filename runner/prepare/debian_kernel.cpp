@@ -130,14 +130,12 @@ KernelArtifact DebianKernelFetcher::download(const AptState& apt, const DebianKe
   const fs::path entry = cache_ / "kernels" / key;
   const fs::path work = cache_ / "kernels" / (".work-" + key + "-" + std::to_string(::getpid()));
   fs::remove_all(work);
-  fs::create_directories(work / "debs");
   for (const auto& p : pkgs) {
     progress_(fmt::format("downloading {} {} ({} {})", p.name, p.version, spec.suite, spec.deb_arch));
-    apt.download(p.name, p.version, work / "debs");
-  }
-  for (const auto& deb : fs::directory_iterator(work / "debs")) {
-    auto r = util::run_command({"dpkg-deb", "-x", deb.path().string(), (work / "root").string()});
-    if (r.exit_code != 0) throw util::Error(fmt::format("extracting {} failed:\n{}", deb.path().string(), tail(r.output)));
+    // A directory per package: each download is exactly one file to check.
+    const fs::path deb = apt.download(p.name, p.version, p.sha256, work / "debs" / util::file_safe(p.name));
+    auto r = util::run_command({"dpkg-deb", "-x", deb.string(), (work / "root").string()});
+    if (r.exit_code != 0) throw util::Error(fmt::format("extracting {} failed:\n{}", deb.string(), tail(r.output)));
   }
   const auto found = find_image(work / "root");
   if (!found)
@@ -158,9 +156,7 @@ KernelArtifact DebianKernelFetcher::download(const AptState& apt, const DebianKe
                                {"sha256", sha}, {"suite", spec.suite}, {"arch", spec.deb_arch},
                                {"metapackage", spec.package}}
                                   .dump(2) + "\n");
-  // Replace a damaged entry; publish the new one with a single rename.
-  fs::remove_all(entry);
-  fs::rename(work / "entry", entry);
+  util::publish_directory(work / "entry", entry, sha);
   fs::remove_all(work);
   progress_(fmt::format("kernel {} {} ({}) cached as {}", which->name, which->version, found->second, key));
   return {entry / "vmlinuz", which->name, which->version, found->second, sha, key};

@@ -159,11 +159,9 @@ KernelSourceTree KernelBuilder::source(const config::KernelRecipe& k, bool refre
     const fs::path work = dir / fmt::format(".work-{}-{}", util::file_safe(k.package), ::getpid());
     fs::remove_all(work);
     status_(k.id, fmt::format("downloading {} {}", k.package, src.version));
-    apt.download(k.package, src.version, work / "debs");
-    for (const auto& deb : fs::directory_iterator(work / "debs")) {
-      auto r = util::run_command({"dpkg-deb", "-x", deb.path().string(), (work / "deb").string()});
-      if (r.exit_code != 0) throw util::Error(fmt::format("extracting {} failed:\n{}", deb.path().string(), r.output));
-    }
+    const fs::path deb = apt.download(k.package, src.version, src.sha256, work / "debs");
+    if (auto r = util::run_command({"dpkg-deb", "-x", deb.string(), (work / "deb").string()}); r.exit_code != 0)
+      throw util::Error(fmt::format("extracting {} failed:\n{}", deb.string(), r.output));
     fs::path tarball;
     for (const auto& e : fs::directory_iterator(work / "deb" / "usr" / "src"))
       if (e.path().filename().string().rfind("linux-source-", 0) == 0) tarball = e.path();
@@ -298,8 +296,7 @@ KernelArtifact KernelBuilder::build(const config::KernelRecipe& k, int make_jobs
                                  {"build_seconds", seconds}, {"cold_build", cold},
                                  {"make_jobs", std::max(1, make_jobs)}}
                                     .dump(2) + "\n");
-    fs::remove_all(kernels / key);
-    fs::rename(work, kernels / key);
+    util::publish_directory(work, kernels / key, sha);
     art = KernelArtifact{kernels / key / "vmlinuz", src.package, src.version, release, sha, key};
     log_(fmt::format("kernel {} ({}) built in {} and cached as {}", k.id, release, format_elapsed(seconds), key));
   } else {

@@ -4,7 +4,7 @@
 // through the private apt state of Debian 12, bookworm (prepare/apt_state.h;
 // the cross toolchain is Debian 12's, so target libraries must be of the
 // same glibc generation), checked against the sha256 of the signed index,
-// and its data archive unpacked with libarchive into a content-addressed
+// and its data archive unpacked (prepare/package_tree.h) into a content-addressed
 // cache entry: <cache>/target-packages/<deb_arch>/<name>_<version>_<sha12>/.
 //
 // A scenario's packages are then joined into one root,
@@ -31,12 +31,6 @@ class AptState;
 
 /// The Debian suite target packages come from: the cross toolchain's.
 inline constexpr std::string_view kTargetPackageSuite = "bookworm";
-
-/// Unpacks the data archive (data.tar.xz, .zst, .gz, ...) of the .deb at deb
-/// into dest (created if missing). Symlinks are kept as symlinks. A member
-/// with an absolute path or a ".." component is refused: util::Error naming
-/// the .deb and the member, and nothing is written outside dest.
-void extract_deb(const std::filesystem::path& deb, const std::filesystem::path& dest);
 
 /// One package in the cache.
 struct TargetPackage {

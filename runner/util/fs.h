@@ -45,7 +45,9 @@ bool directory_complete(const std::filesystem::path& dir, std::string_view stamp
 /// Publishes a directory made under a temporary name beside `entry`: writes
 /// its `.complete` marker (holding `stamp`) last, replaces whatever `entry`
 /// was (a damaged entry) and renames `work` into place. Callers hold the
-/// entry's FileLock, so a concurrent run never sees it half-made.
+/// entry's FileLock, so a concurrent run never sees it half-made. Every
+/// cache entry (target packages and roots, sources, kernels) is published
+/// through here.
 void publish_directory(const std::filesystem::path& work, const std::filesystem::path& entry, std::string_view stamp);
 
 /// ${XDG_CACHE_HOME:-$HOME/.cache}/archmatrix, from the two values (pure).

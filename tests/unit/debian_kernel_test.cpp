@@ -6,6 +6,8 @@
 #include "prepare/debian_kernel.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/sha256.h"
+#include "fake_apt.h"
 
 namespace archmatrix::prepare {
 namespace {
@@ -77,6 +79,47 @@ TEST(DebianKernel, UnknownPackageAndCacheKey) {
   const std::vector<ResolvedPackage> a{{"linux-image-x", "1", "aa"}}, b{{"linux-image-x", "2", "aa"}};
   EXPECT_EQ(kernel_cache_key(spec, a), kernel_cache_key(spec, a));
   EXPECT_NE(kernel_cache_key(spec, a), kernel_cache_key(spec, b));
+}
+
+// A kernel package as apt's index describes it: the metapackage and the
+// image package it depends on, whose SHA256 is that of `indexed`.
+void index_kernel(const testing::FakeApt& apt, const std::filesystem::path& indexed) {
+  apt.package("linux-image-arm64", "Package: linux-image-arm64\nVersion: 6.1.99-1\n"
+                                   "Depends: linux-image-6.1.0-99-arm64 (= 6.1.99-1)\nSHA256: 00\n");
+  apt.package("linux-image-6.1.0-99-arm64", "Package: linux-image-6.1.0-99-arm64\nVersion: 6.1.99-1\nSHA256: " +
+                                                util::sha256_file(indexed) + "\n");
+}
+
+// archmatrix checks each downloaded kernel .deb against the index itself
+// (as it does target packages), whatever apt did: a file that differs is
+// an error naming it and both hashes, and nothing is cached from it.
+TEST(DebianKernelFetch, RefusesADebWhoseSha256IsNotTheIndexs) {
+  testing::FakeApt apt("kernel-sha");
+  if (!apt.ready()) GTEST_SKIP() << "this host's apt names no Debian mirror";
+  const auto genuine = testing::build_deb(apt.dir(), "genuine", {{"boot/vmlinuz-6.1.0-99-arm64", "genuine\n"}});
+  const auto tampered = testing::build_deb(apt.dir(), "tampered", {{"boot/vmlinuz-6.1.0-99-arm64", "tampered\n"}});
+  index_kernel(apt, genuine);
+  apt.deb("linux-image-6.1.0-99-arm64", tampered);
+  DebianKernelFetcher fetcher(apt.dir() / "cache", [](std::string_view) {});
+  const DebianKernelSpec spec{"bookworm", "arm64", "linux-image-arm64"};
+  std::string e;
+  try {
+    fetcher.fetch(spec, false);
+  } catch (const util::Error& err) {
+    e = err.what();
+  }
+  EXPECT_NE(e.find("linux-image-6.1.0-99-arm64_6.1.99-1_all.deb"), std::string::npos) << e;
+  EXPECT_NE(e.find(util::sha256_file(tampered)), std::string::npos) << e;
+  EXPECT_NE(e.find(util::sha256_file(genuine)), std::string::npos) << e;
+  EXPECT_FALSE(fetcher.cached(spec));
+
+  apt.deb("linux-image-6.1.0-99-arm64", genuine);
+  const KernelArtifact a = fetcher.fetch(spec, false);
+  EXPECT_EQ(util::read_file(a.image), "genuine\n");
+  EXPECT_EQ(a.release, "6.1.0-99-arm64");
+  EXPECT_EQ(a.version, "6.1.99-1");
+  // Published like every cache entry (util::publish_directory): marker last, one rename.
+  EXPECT_TRUE(util::directory_complete(a.image.parent_path(), a.sha256));
 }
 
 }  // namespace
