@@ -42,16 +42,21 @@ class KernelsCleanTest : public ::testing::Test {
     write(cache_ / "kbuild" / "idle-6.12.1-1" / "vmlinux.o", "object");
   }
   void TearDown() override {
-    if (holder_ > 0) {
-      ::kill(holder_, SIGKILL);
-      wait_exit(holder_);
-    }
+    release();
+  }
+  // Ends flock(1) and its command, which shares the locked descriptor.
+  void release() {
+    if (holder_ <= 0) return;
+    ::kill(-holder_, SIGKILL);
+    wait_exit(holder_);
+    holder_ = -1;
   }
 
   // flock(1) holding `lock` until killed.
   void hold(const fs::path& lock) {
     holder_ = ::fork();
     if (holder_ == 0) {
+      ::setpgid(0, 0);
       const std::string ready = (dir_ / "held").string();
       ::execlp("flock", "flock", lock.c_str(), "sh", "-c", ("touch " + ready + "; exec sleep 120").c_str(),
                static_cast<char*>(nullptr));
@@ -92,9 +97,7 @@ TEST_F(KernelsCleanTest, EntriesOfARecipeBeingBuiltAreKeptAndSaidSo) {
 
 TEST_F(KernelsCleanTest, OnceTheBuildEndsEverythingGoes) {
   hold(cache_ / "kernels" / ".lock-built-busy");
-  ::kill(holder_, SIGKILL);
-  wait_exit(holder_);
-  holder_ = -1;
+  release();
   const auto o = clean();
   EXPECT_EQ(o.exit_code, 0) << o.log;
   EXPECT_FALSE(fs::exists(cache_ / "kbuild" / "busy-6.12.1-1")) << o.log;
