@@ -214,20 +214,20 @@ struct Session : std::enable_shared_from_this<Session> {
   }
 
   void crash_grace_ended() {
-    if (records_since_crash > 0) return dismiss_crash();
+    if (records_since_crash > 0) return dismiss_crash("valid agent records followed it");
     crash_decided();
     kill();
   }
 
   void crash_decided() {
+    if (decided) return;
     run.crash_title = crash.title();
     decide(CellEnd::crashed, crash.title() + crash_running);
   }
 
-  void dismiss_crash() {
-    run.protocol_anomalies.push_back(
-        "a kernel crash header on the console was followed by valid agent records, so it was text "
-        "written to the console, not a crash: " + crash.title());
+  void dismiss_crash(const std::string& why) {
+    run.protocol_anomalies.push_back("a kernel crash header on the console was text, not a crash (" + why +
+                                     "): " + crash.title());
     crash.reset();
   }
 
@@ -298,7 +298,7 @@ struct Session : std::enable_shared_from_this<Session> {
     // QEMU ended after a crash header: a real crash, unless the agent had
     // finished and powered off (then the header was text).
     if (crash.crashed()) {
-      if (decided && run.end == CellEnd::completed) dismiss_crash();
+      if (decided && run.end == CellEnd::completed) dismiss_crash("the agent finished and powered off");
       else crash_decided();
     }
     std::string last;

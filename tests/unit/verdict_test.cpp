@@ -179,9 +179,7 @@ TEST(Verdict, PredicateThatCannotBeEvaluatedIsThatScenariosError) {
   run.facts = arm16k_facts();
   (*run.facts)["overcommit_memory"] = "";
   run.scenarios = {finished("plain", "exit", "0"),
-                   finished("sparse", "exit", "0", "ARCHMATRIX-CHECK blksize PASS x
-ARCHMATRIX-CHECK hardcoded FAIL y
-")};
+                   finished("sparse", "exit", "0", "ARCHMATRIX-CHECK blksize PASS x\nARCHMATRIX-CHECK hardcoded FAIL y\n")};
   CellVerdict v;
   ASSERT_NO_THROW(v = judge(f.cell("aarch64-16k"), run));
   const auto& p = result(v, "plain", "");
