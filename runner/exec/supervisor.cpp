@@ -81,6 +81,8 @@ struct Session : std::enable_shared_from_this<Session> {
   bool decided = false;  // run.end is final
   bool killed = false;
   std::string running_scenario;
+  std::uint64_t records_since_crash = 0;  // agent messages since the last crash header
+  std::string crash_running;              // running_text() when the header came
 
   double elapsed() const { return std::chrono::duration<double>(Clock::now() - t0).count(); }
   void emit(CellEvent::Kind k, const std::string& scenario = {}) {
@@ -218,13 +220,37 @@ struct Session : std::enable_shared_from_this<Session> {
     parser.feed_line(line);
     tail.push_back(line.substr(0, 300));
     if (tail.size() > kTailLines) tail.pop_front();
-    for (auto& m : parser.take_messages()) on_message(m);
-    if (!was_crashed && crash.crashed()) {
-      run.crash_title = crash.title();
-      decide(CellEnd::crashed, crash.title() + running_text());
-      // Keep reading for the rest of the oops; QEMU exits by itself on a panic.
-      arm(grace_timer, job.crash_grace, [this] { kill(); });
+    for (auto& m : parser.take_messages()) {
+      ++records_since_crash;
+      on_message(m);
     }
+    if (!was_crashed && crash.crashed()) {
+      // Only a candidate: a privileged scenario can print the same header to
+      // /dev/console. With panic=-1, -no-reboot and oops=panic a real crash
+      // ends QEMU (on_eof decides it); a guest still sending records when
+      // the grace ends was printing text.
+      records_since_crash = 0;
+      crash_running = running_text();
+      arm(grace_timer, job.crash_grace, [this] { crash_grace_ended(); });
+    }
+  }
+
+  void crash_grace_ended() {
+    if (records_since_crash > 0) return dismiss_crash("valid agent records followed it");
+    crash_decided();
+    kill();
+  }
+
+  void crash_decided() {
+    if (decided) return;
+    run.crash_title = crash.title();
+    decide(CellEnd::crashed, crash.title() + crash_running);
+  }
+
+  void dismiss_crash(const std::string& why) {
+    run.protocol_anomalies.push_back("a kernel crash header on the console was text, not a crash (" + why +
+                                     "): " + crash.title());
+    crash.reset();
   }
 
   verdict::ScenarioRun* scenario(const protocol::Fields& f) {
@@ -254,7 +280,17 @@ struct Session : std::enable_shared_from_this<Session> {
         emit(CellEvent::scenario_started, s->name);
       }
     } else if (m.kind == "result") {
-      if (auto* s = scenario(m.fields)) {
+      auto* s = scenario(m.fields);
+      // One result per begun scenario, for the one running: anything else
+      // is not the agent's (it never sends one) and must not replace it.
+      if (s && s->finished) {
+        run.protocol_anomalies.push_back("second result for scenario '" + s->name + "': ignored");
+        s = nullptr;
+      } else if (s && s->name != running_scenario) {
+        run.protocol_anomalies.push_back("result for scenario '" + s->name + "', which is not running: ignored");
+        s = nullptr;
+      }
+      if (s) {
         s->finished = true;
         s->status = field("status");
         s->value = field("value");
@@ -281,6 +317,12 @@ struct Session : std::enable_shared_from_this<Session> {
 
   void on_eof() {
     if (auto rest = splitter.finish()) on_line(*rest);
+    // QEMU ended after a crash header: a real crash, unless the agent had
+    // finished and powered off (then the header was text).
+    if (crash.crashed()) {
+      if (decided && run.end == CellEnd::completed) dismiss_crash("the agent finished and powered off");
+      else crash_decided();
+    }
     std::string last;
     for (const auto& l : tail)
       if (!l.empty()) last = l;

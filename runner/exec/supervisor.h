@@ -32,7 +32,10 @@ struct CellJob {
   std::chrono::milliseconds boot_timeout{120000};
   std::chrono::milliseconds no_output_timeout{60000};
   std::chrono::milliseconds overall_timeout{600000};
-  std::chrono::milliseconds crash_grace{5000};  ///< keep reading after an oops header
+  /// After an oops or panic header: a real crash ends QEMU within it; a guest
+  /// whose agent still sends records at its end was printing text. Longer
+  /// than two of the agent's 5 s beats, so a live agent always shows.
+  std::chrono::milliseconds crash_grace{12000};
 };
 
 /// What happens to a cell, for progress displays.

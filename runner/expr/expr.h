@@ -96,6 +96,13 @@ std::string to_string(const Expr& e);
 /// "true", "false" or "unknown".
 std::string_view to_string(Truth t);
 
+/// Orders two values by the comparison rules above, each read as a
+/// variable's value is (number, else version, "6.12.48+deb13-arm64" being
+/// 6.12.48): -1, 0 or 1, or nullopt when either is a word. The one version
+/// comparer: report attribution orders axis values with it, so its
+/// thresholds mean what the same predicate means in a scenario.
+std::optional<int> compare_values(std::string_view a, std::string_view b);
+
 /// A size or count: decimal digits with an optional binary unit (K, M, G, T,
 /// KiB, MiB, GiB, TiB, spelt exactly so), or 0x-prefixed hex. "4K" -> 4096,
 /// "2G" -> 2147483648, "0x1000" -> 4096. nullopt for anything else, signs,

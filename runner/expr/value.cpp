@@ -134,6 +134,10 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   return v << *shift;
 }
 
+std::optional<int> compare_values(std::string_view a, std::string_view b) {
+  return detail::order(detail::read_variable(a), detail::read_variable(b));
+}
+
 namespace detail {
 
 std::string_view op_text(Op op) {
@@ -210,18 +214,23 @@ Value read_variable(std::string_view text) {
   return v;
 }
 
-std::optional<bool> compare(const Value& a, Op op, const Value& b) {
+std::optional<int> order(const Value& a, const Value& b) {
   using K = Value::Kind;
+  if (a.kind == K::number && b.kind == K::number)
+    return a.number < b.number ? -1 : a.number > b.number ? 1 : 0;
+  if (a.kind == K::word || b.kind == K::word) return std::nullopt;
+  // A version against a plain number: the number is a one-part version,
+  // so `kernel >= 6` holds for 6.12.
+  const auto as_version = [](const Value& v) {
+    return v.kind == K::version ? v.version : std::vector<std::uint64_t>{v.number};
+  };
+  return compare_versions(as_version(a), as_version(b));
+}
+
+std::optional<bool> compare(const Value& a, Op op, const Value& b) {
   int c = 0;
-  if (a.kind == K::number && b.kind == K::number) {
-    c = a.number < b.number ? -1 : a.number > b.number ? 1 : 0;
-  } else if (a.kind != K::word && b.kind != K::word) {
-    // A version against a plain number: the number is a one-part version,
-    // so `kernel >= 6` holds for 6.12.
-    const auto as_version = [](const Value& v) {
-      return v.kind == K::version ? v.version : std::vector<std::uint64_t>{v.number};
-    };
-    c = compare_versions(as_version(a), as_version(b));
+  if (auto o = order(a, b)) {
+    c = *o;
   } else {
     if (orders(op)) return std::nullopt;
     c = a.text == b.text ? 0 : 1;

@@ -44,6 +44,10 @@ Value read_quoted(std::string_view text);
 /// it starts with one ("6.12.48+deb13-arm64" -> 6.12.48), else a word.
 Value read_variable(std::string_view text);
 
+/// -1, 0 or 1 when both are numbers or versions (a number being a one-part
+/// version against a version); nullopt when either is a word.
+std::optional<int> order(const Value& a, const Value& b);
+
 /// Whether `a op b` holds; nullopt when `op` orders and either side is a word.
 std::optional<bool> compare(const Value& a, Op op, const Value& b);
 

@@ -44,11 +44,6 @@ std::string describe(util::Arch arch, const AxisValues& a) {
   return s;
 }
 
-bool release_matches(const std::string& wanted, const std::string& provided) {
-  // "6" matches 6.1 and 6.12; "6.1" matches 6.1 but not 6.12.
-  return provided == wanted || provided.rfind(wanted + ".", 0) == 0;
-}
-
 bool recipe_provides(const config::KernelRecipe& k, const std::string& axis, const std::string& v) {
   auto it = k.provides.find(axis);
   if (it == k.provides.end()) {
@@ -88,13 +83,12 @@ std::vector<PlannedScenario> plan_scenarios(const config::Project& project, cons
             filters.scenarios.end())
       continue;
     PlannedScenario ps{&s, false, {}};
-    const expr::Env env = [&](std::string_view n) { return lookup_name(cell, nullptr, n); };
-    for (const auto& u : s.unsupported) {
-      if (expr::evaluate(*u.when, env) == expr::Truth::true_) {
-        ps.unsupported = true;
-        ps.unsupported_reason = u.reason + (u.ref.empty() ? "" : " (" + u.ref + ")");
-        break;
-      }
+    // An evaluation error is left for the verdict, which evaluates again with
+    // the guest's facts and makes it this scenario's ERROR.
+    const auto m = match_expectation(s.unsupported, "unsupported", cell, nullptr);
+    if (m.match) {
+      ps.unsupported = true;
+      ps.unsupported_reason = expectation_reason(*m.match);
     }
     out.push_back(ps);
   }
@@ -102,6 +96,31 @@ std::vector<PlannedScenario> plan_scenarios(const config::Project& project, cons
 }
 
 }  // namespace
+
+bool release_matches(std::string_view axis, std::string_view release) {
+  if (axis.empty() || release.substr(0, axis.size()) != axis) return false;
+  if (release.size() == axis.size()) return true;
+  const char next = release[axis.size()];
+  return next == '.' || next == '-' || next == '+' || next == '~';
+}
+
+ExpectationMatch match_expectation(const std::vector<config::Expectation>& list, std::string_view kind,
+                                   const Cell& cell, const std::map<std::string, std::string>* facts) {
+  const expr::Env env = [&](std::string_view n) { return lookup_name(cell, facts, n); };
+  for (const auto& e : list) {
+    try {
+      if (expr::evaluate(*e.when, env) == expr::Truth::true_) return {&e, {}};
+    } catch (const std::exception& ex) {
+      return {nullptr, std::string(kind) + ": '" + e.when_text + "' (" + e.where.file + ":" +
+                           std::to_string(e.where.line) + ") cannot be evaluated: " + ex.what()};
+    }
+  }
+  return {};
+}
+
+std::string expectation_reason(const config::Expectation& e) {
+  return e.reason + (e.ref.empty() ? "" : " (" + e.ref + ")");
+}
 
 std::optional<std::string> lookup_name(const Cell& cell,
                                        const std::map<std::string, std::string>* facts,

@@ -49,6 +49,34 @@ struct Filters {
 /// selects nothing.
 Plan make_plan(const config::Project& project, const Filters& filters = {});
 
+/// What an expectation list (`unsupported:` or a check's `xfail:`) says for
+/// one cell: the first entry whose predicate holds, or why one could not be
+/// evaluated (a fact the guest reported as a word where an order is asked).
+struct ExpectationMatch {
+  const config::Expectation* match = nullptr;
+  /// Non-empty when a predicate could not be evaluated; it names the kind,
+  /// the predicate, its file:line and the cause (the variable and its value).
+  std::string error;
+};
+
+/// The one evaluator of expectation predicates, at plan time (facts null:
+/// axes only, unknown never matches) and after boot (facts win over axes).
+/// Entries are tried in order; the first that holds or fails to evaluate
+/// decides. `kind` ("unsupported", "xfail") prefixes the error. Never throws
+/// for an evaluation error: a predicate is the scenario's problem, not the run's.
+ExpectationMatch match_expectation(const std::vector<config::Expectation>& list, std::string_view kind,
+                                   const Cell& cell, const std::map<std::string, std::string>* facts);
+
+/// An expectation's reason with its reference, as reports show it.
+std::string expectation_reason(const config::Expectation& e);
+
+/// Whether a kernel release belongs to a `release` axis value: the release
+/// starts with it and goes on, if at all, with '.', '-', '+' or '~'. "6"
+/// matches 6.1 and 6.12; "6.1" matches 6.1, 6.1.0-28-arm64 and 6.1+rc, not
+/// 6.12. The one rule for choosing a recipe (its `provides.release`) and for
+/// checking the guest (its kernel_release fact).
+bool release_matches(std::string_view axis, std::string_view release);
+
 /// The kernel command line and predicate environment need the effective axes
 /// and facts as strings; this is the single lookup both use (facts win).
 std::optional<std::string> lookup_name(const Cell& cell,

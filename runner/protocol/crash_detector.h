@@ -16,6 +16,9 @@ class CrashDetector {
   void feed_line(std::string_view line);
 
   bool crashed() const { return !title_.empty(); }
+  /// Forgets what was seen (a header that turned out to be text), so the
+  /// next header starts a new crash.
+  void reset() { *this = CrashDetector(); }
   /// True once a "Kernel panic - not syncing" line has been seen: nothing
   /// more will come, the runner need not wait for the grace period.
   bool panicked() const { return panicked_; }

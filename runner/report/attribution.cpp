@@ -9,6 +9,8 @@
 #include <optional>
 #include <set>
 
+#include "expr/expr.h"
+
 namespace archmatrix::report {
 
 namespace {
@@ -35,37 +37,12 @@ std::optional<long long> to_number(std::string_view s) {
   return v;
 }
 
-// "6.12" -> {6, 12}; nullopt for anything that is not dotted numbers.
-std::optional<std::vector<long long>> to_version(std::string_view s) {
-  std::vector<long long> parts;
-  std::size_t start = 0;
-  while (true) {
-    const auto dot = s.find('.', start);
-    auto n = to_number(s.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start));
-    if (!n) return std::nullopt;
-    parts.push_back(*n);
-    if (dot == std::string_view::npos) return parts;
-    start = dot + 1;
-  }
-}
-
 // -1, 0, 1; nullopt when the two values cannot be ordered (then no threshold
-// atom is true for that cell).
+// atom is true for that cell). The predicate language's comparer, so an
+// attribution means what the same text means in an expectation.
 std::optional<int> compare(std::string_view axis, std::string_view a, std::string_view b) {
-  switch (order_of(axis)) {
-    case Order::number: {
-      auto x = to_number(a), y = to_number(b);
-      if (!x || !y) return std::nullopt;
-      return *x < *y ? -1 : *x > *y ? 1 : 0;
-    }
-    case Order::version: {
-      auto x = to_version(a), y = to_version(b);
-      if (!x || !y) return std::nullopt;
-      return *x < *y ? -1 : *x > *y ? 1 : 0;
-    }
-    case Order::none: break;
-  }
-  return std::nullopt;
+  if (order_of(axis) == Order::none) return std::nullopt;
+  return expr::compare_values(a, b);
 }
 
 // Sort key for values within an axis: ordered axes by their order (values
@@ -93,8 +70,15 @@ bool holds(const Atom& a, const CellValues& cell) {
   const std::optional<std::string>* v = it == cell.end() ? nullptr : &it->second;
   if (!v || !v->has_value()) return a.op == Atom::Op::ne;
   switch (a.op) {
-    case Atom::Op::eq: return **v == a.value;
-    case Atom::Op::ne: return **v != a.value;
+    // Equality as predicates have it on ordered axes: 7 == 7.0.
+    case Atom::Op::eq: {
+      auto c = compare(a.axis, **v, a.value);
+      return c ? *c == 0 : **v == a.value;
+    }
+    case Atom::Op::ne: {
+      auto c = compare(a.axis, **v, a.value);
+      return c ? *c != 0 : **v != a.value;
+    }
     case Atom::Op::ge: {
       auto c = compare(a.axis, **v, a.value);
       return c && *c >= 0;

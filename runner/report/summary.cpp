@@ -42,6 +42,9 @@ std::vector<std::string> missing_cells(const RunSummary& s) {
 
 bool failed(const RunSummary& s) {
   if (s.interrupted || !missing_cells(s).empty()) return true;
+  // A crash is never a pass, even when it came after the last result.
+  for (const auto& c : s.cells)
+    if (c.end == "crashed") return true;
   for (const auto& [code, n] : totals(s))
     if (n > 0 && verdict::is_failure(code)) return true;
   return false;

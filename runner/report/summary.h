@@ -76,8 +76,9 @@ std::map<verdict::Code, int> totals(const RunSummary& s);
 /// Planned cells with no entry in cells (a shard that never reported). Empty
 /// for a shard's own report, which answers only for its share.
 std::vector<std::string> missing_cells(const RunSummary& s);
-/// true if any result is a failure (is_failure), a planned cell is missing,
-/// or the run was interrupted.
+/// true if any result is a failure (is_failure), a cell's kernel crashed
+/// (even after its last result), a planned cell is missing, or the run was
+/// interrupted.
 bool failed(const RunSummary& s);
 
 }  // namespace archmatrix::report

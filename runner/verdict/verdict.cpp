@@ -1,5 +1,6 @@
 #include "verdict/verdict.h"
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <optional>
@@ -10,6 +11,10 @@ namespace archmatrix::verdict {
 namespace {
 
 using Facts = std::map<std::string, std::string>;
+
+/// The check name of a scenario's abnormal end (declared check names cannot
+/// contain parentheses, so it never collides with one).
+constexpr const char* kExitCheck = "(exit)";
 
 struct CheckLine {
   bool pass;
@@ -62,12 +67,23 @@ std::optional<unsigned long long> parse_number(const std::string& s) {
   return std::nullopt;
 }
 
-bool release_matches(const std::string& axis, const std::string& kernel_release) {
-  // axis "6.1" matches "6.1.0-28-arm64"; "6.12" matches "6.12.48+deb13-arm64" but not "6.1.x".
-  if (kernel_release.rfind(axis, 0) != 0) return false;
-  if (kernel_release.size() == axis.size()) return true;
-  const char next = kernel_release[axis.size()];
-  return next == '.' || next == '-' || next == '+';
+// The program of a scenario with checks ends with exit 0, or exit 1 when one
+// of its checks reported FAIL (the convention every scenario follows). Any
+// other end (a signal, a timeout, another status, a failure to start) is a
+// result of its own, so a crash after the last check is never silent: the
+// code and message of that "(exit)" result, or nullopt for a normal end.
+std::optional<std::pair<Code, std::string>> abnormal_end(const ScenarioRun& sr,
+                                                         const std::map<std::string, CheckLine>& reported,
+                                                         const std::string& how) {
+  if (sr.status == "exit") {
+    if (sr.value == "0") return std::nullopt;
+    const bool some_fail = std::any_of(reported.begin(), reported.end(), [](const auto& c) { return !c.second.pass; });
+    if (sr.value == "1" && some_fail) return std::nullopt;
+  }
+  const Code code = sr.status == "timeout" ? Code::TIMEOUT
+                    : sr.status == "exit" || sr.status == "signal" ? Code::FAIL
+                                                                    : Code::ERROR;
+  return std::pair{code, "the scenario's program ended abnormally: " + how};
 }
 
 // Why a cell's scenarios have no result of their own, from how the cell ended.
@@ -99,27 +115,21 @@ Missing missing_for(const CellRun& run) {
 void apply_expectations(Result& r, const std::vector<config::Expectation>& xfail,
                         const plan::Cell& cell, const Facts* facts) {
   if (r.code != Code::PASS && r.code != Code::FAIL) return;
-  const expr::Env env = [&](std::string_view n) { return plan::lookup_name(cell, facts, n); };
-  for (const auto& e : xfail) {
-    expr::Truth t;
-    try {
-      t = expr::evaluate(*e.when, env);
-    } catch (const std::exception& ex) {
-      r.code = Code::ERROR;
-      r.message = "expectation '" + e.when_text + "' (" + e.where.file + ":" +
-                  std::to_string(e.where.line) + ") cannot be evaluated: " + ex.what();
-      return;
-    }
-    if (t != expr::Truth::true_) continue;
-    const std::string why = e.reason + (e.ref.empty() ? "" : " [" + e.ref + "]");
-    if (r.code == Code::FAIL) {
-      r.code = Code::XFAIL;
-      r.message = "expected failure where " + e.when_text + ": " + why;
-    } else {
-      r.code = Code::XPASS;
-      r.message = "passed where " + e.when_text + " was expected to fail: " + why;
-    }
+  const auto m = plan::match_expectation(xfail, "xfail", cell, facts);
+  if (!m.error.empty()) {
+    r.code = Code::ERROR;
+    r.message = m.error;
     return;
+  }
+  if (!m.match) return;
+  const auto& e = *m.match;
+  const std::string why = e.reason + (e.ref.empty() ? "" : " [" + e.ref + "]");
+  if (r.code == Code::FAIL) {
+    r.code = Code::XFAIL;
+    r.message = "expected failure where " + e.when_text + ": " + why;
+  } else {
+    r.code = Code::XPASS;
+    r.message = "passed where " + e.when_text + " was expected to fail: " + why;
   }
 }
 
@@ -204,7 +214,7 @@ std::vector<std::string> check_facts(const plan::Cell& cell, const Facts& facts)
     }
   }
   if (const auto* rel = axis("release"))
-    if (const auto* f = need("kernel_release"); f && !release_matches(*rel, *f))
+    if (const auto* f = need("kernel_release"); f && !plan::release_matches(*rel, *f))
       mismatch("kernel release", *f, *rel + ".*");
   return bad;
 }
@@ -228,16 +238,19 @@ CellVerdict judge(const plan::Cell& cell, const CellRun& run) {
       v.results.push_back({spec.name, check, code, std::move(message), std::move(detail)});
     };
 
+    // Decided at plan time from the axes; the facts can only add to it.
     bool unsupported = ps.unsupported;
     std::string unsupported_reason = ps.unsupported_reason;
     if (!unsupported && facts) {
-      const expr::Env env = [&](std::string_view n) { return plan::lookup_name(cell, facts, n); };
-      for (const auto& u : spec.unsupported)
-        if (expr::evaluate(*u.when, env) == expr::Truth::true_) {
-          unsupported = true;
-          unsupported_reason = u.reason + (u.ref.empty() ? "" : " (" + u.ref + ")");
-          break;
-        }
+      const auto m = plan::match_expectation(spec.unsupported, "unsupported", cell, facts);
+      if (!m.error.empty()) {
+        for (const auto& n : names) add(n, Code::ERROR, m.error);
+        continue;
+      }
+      if (m.match) {
+        unsupported = true;
+        unsupported_reason = plan::expectation_reason(*m.match);
+      }
     }
     if (unsupported) {
       for (const auto& n : names) add(n, Code::UNSUPPORTED, unsupported_reason);
@@ -296,9 +309,13 @@ CellVerdict judge(const plan::Cell& cell, const CellRun& run) {
       } else {
         r.code = sr->status == "timeout" ? Code::TIMEOUT : Code::ERROR;
         r.message = "check not reported (" + how + ")";
+        if (sr->stdout_dropped > 0)
+          r.message += "; the scenario's output was cut (" + std::to_string(sr->stdout_dropped) +
+                       " bytes dropped), the check may have been in the part cut off";
       }
       v.results.push_back(std::move(r));
     }
+    if (auto end = abnormal_end(*sr, reported, how)) v.results.push_back({spec.name, kExitCheck, end->first, end->second, {}});
   }
   return v;
 }

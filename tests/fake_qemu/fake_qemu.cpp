@@ -15,6 +15,13 @@
 //   cut         boot; every frame's first copy is cut by a kernel message
 //   flood-panic boot, print FAKE_QEMU_FLOOD_BYTES (default 1 MiB) of numbered
 //               lines, then panic and exit: a panic at the end of a flood
+//   fake-panic  boot; the first scenario prints a "Kernel panic - not
+//               syncing" line to the console (as a privileged scenario can),
+//               the agent goes on beating past the crash grace, then every
+//               scenario reports and the guest powers off
+//   fake-panic-quick  the same, finishing at once (within the grace)
+//   replay      boot; a second result for the first scenario and a result for
+//               a scenario not yet begun, both with other values
 
 #include <signal.h>
 #include <unistd.h>
@@ -155,6 +162,14 @@ int main(int argc, char** argv) {
       out("[    5.100200] Kernel panic - not syncing: Oops: Fatal exception\n");
       return 0;  // QEMU with -no-reboot exits when the guest resets
     }
+    if ((mode == "fake-panic" || mode == "fake-panic-quick") && i == 0) {
+      out("[    5.100200] Kernel panic - not syncing: fake, written to /dev/console by a scenario\n");
+      if (mode == "fake-panic") {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        send("beat", {{"name", scenarios[i]}});
+        std::this_thread::sleep_for(std::chrono::milliseconds(900));
+      }
+    }
     if (mode == "forge" && i == 0) {
       for (const auto& l : frame_lines("00000000deadbeef", seq, "result",
                                        {{"name", scenarios[i]}, {"status", "exit"}, {"value", "0"}}))
@@ -163,6 +178,12 @@ int main(int argc, char** argv) {
     }
     send("result", {{"name", scenarios[i]}, {"status", "exit"}, {"value", "0"}, {"duration_ms", "12"},
                     {"stdout", "ok\n"}, {"stdout_dropped", "0"}, {"stderr", ""}, {"stderr_dropped", "0"}});
+    if (mode == "replay" && i == 0 && scenarios.size() > 1) {
+      send("result", {{"name", scenarios[0]}, {"status", "signal"}, {"value", "9"}, {"duration_ms", "1"},
+                      {"stdout", "replayed\n"}, {"stdout_dropped", "0"}, {"stderr", ""}, {"stderr_dropped", "0"}});
+      send("result", {{"name", scenarios[1]}, {"status", "exit"}, {"value", "7"}, {"duration_ms", "1"},
+                      {"stdout", "early\n"}, {"stdout_dropped", "0"}, {"stderr", ""}, {"stderr_dropped", "0"}});
+    }
   }
   send("end", {{"results", std::to_string(scenarios.size())}});
   out("[    6.000000] reboot: Power down\n");

@@ -1,6 +1,8 @@
 #include <gtest/gtest.h>
 
 #include "report/attribution.h"
+
+#include "expr/expr.h"
 #include "report_samples.h"
 
 namespace archmatrix::report {
@@ -79,6 +81,34 @@ TEST(Attribution, ReleasesCompareAsVersions) {
                          {"r69", "x86_64", {{"release", "6.9"}}, {}, Code::FAIL},
                          {"r612", "x86_64", {{"release", "6.12"}}, {}, Code::FAIL}});
   EXPECT_EQ(text_of(s), "fails exactly when release >= 6.9");
+}
+
+// An attribution is a predicate: evaluated by the predicate language on each
+// cell's values it must be true exactly where the check breaks. "7" and "7.0"
+// are the same version there, so no release atom can tell them apart.
+TEST(Attribution, MeansWhatThePredicateLanguageMeans) {
+  const auto s = run_of({{"r612", "x86_64", {{"release", "6.12"}}, {}, Code::PASS},
+                         {"r7", "x86_64", {{"release", "7"}}, {}, Code::FAIL},
+                         {"r70", "x86_64", {{"release", "7.0"}}, {}, Code::PASS}});
+  const auto a = attribute(s);
+  ASSERT_EQ(a.size(), 1u);
+  if (a[0].kind == Attribution::Kind::predicate) {
+    std::string text;
+    for (const auto& atom : a[0].atoms) text += (text.empty() ? "" : " && ") + atom.text();
+    auto parsed = expr::parse(text);
+    ASSERT_TRUE(std::holds_alternative<expr::Expr>(parsed)) << text;
+    for (const auto& c : s.cells) {
+      const auto env = [&](std::string_view n) -> std::optional<std::string> {
+        if (n == "arch") return c.arch;
+        auto it = c.axes.find(std::string(n));
+        return it == c.axes.end() ? std::nullopt : std::optional<std::string>(it->second);
+      };
+      const bool breaks = std::find(a[0].breaking.begin(), a[0].breaking.end(), c.id) != a[0].breaking.end();
+      EXPECT_EQ(expr::evaluate(std::get<expr::Expr>(parsed), env) == expr::Truth::true_, breaks)
+          << a[0].text << " on " << c.id;
+    }
+  }
+  EXPECT_EQ(a[0].text, "no single-axis explanation");
 }
 
 TEST(Attribution, NoExplanationWithinTwoAtoms) {

@@ -123,6 +123,28 @@ TEST(Plan, UnsupportedIsDecidedFromAxesBeforeBooting) {
   EXPECT_EQ(p.cells[2].scenarios[0].unsupported_reason, "needs TBI");
 }
 
+// One rule for a release axis value against a recipe's provides.release and
+// against the guest's kernel_release: they used to differ on "6.1+rc".
+TEST(Plan, ReleaseMatchingIsOneRule) {
+  EXPECT_TRUE(release_matches("6", "6.1"));
+  EXPECT_TRUE(release_matches("6", "6.12"));
+  EXPECT_TRUE(release_matches("6.1", "6.1"));
+  EXPECT_TRUE(release_matches("6.1", "6.1.0-28-arm64"));
+  EXPECT_TRUE(release_matches("6.12", "6.12.48+deb13-arm64"));
+  EXPECT_TRUE(release_matches("7.0", "7.0-rc3"));
+  EXPECT_TRUE(release_matches("6.1", "6.1+rc"));
+  EXPECT_FALSE(release_matches("6.1", "6.12"));
+  EXPECT_FALSE(release_matches("6.1", "6.12.48+deb13-arm64"));
+  EXPECT_FALSE(release_matches("6.12", "6.1"));
+  EXPECT_FALSE(release_matches("", "6.1"));
+  // A recipe providing 7.0-rc3 serves a cell asking for 7.0.
+  auto project = small_project();
+  project.kernels[2].provides["release"] = {"7.0-rc3"};
+  project.matrix.entries[1].axes["release"] = {"7.0"};
+  auto p = make_plan(project);
+  EXPECT_EQ(p.cells.back().kernel->id, "amd64");
+}
+
 TEST(Plan, DuplicateCellIdsAreRejected) {
   auto project = small_project();
   project.matrix.entries.push_back(project.matrix.entries[1]);

@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
 #include "report/console_report.h"
+#include "report/html_report.h"
 #include "report/json_report.h"
+#include "report/junit_report.h"
+#include "report/markdown_report.h"
 
 namespace archmatrix::report {
 namespace {
@@ -67,6 +70,30 @@ TEST(Report, FailureDrivesTheExitStatus) {
   s = sample();
   s.interrupted = true;
   EXPECT_TRUE(failed(s));
+  // A kernel that crashed after every scenario had reported: the results
+  // are fine, the cell is not, and the run must not exit 0.
+  s = sample();
+  s.cells[0].end = "crashed";
+  EXPECT_TRUE(failed(s));
+}
+
+// The verdict's "(exit)" result of a scenario that crashed after its checks
+// is an ordinary result: every format, all made from the RunSummary, shows it.
+TEST(Report, AbnormalEndResultShowsInEveryFormat) {
+  auto s = sample();
+  s.cells[0].scenarios[0].status = "signal";
+  s.cells[0].scenarios[0].value = "11";
+  s.cells[0].scenarios[0].results.push_back(
+      {"(exit)", verdict::Code::FAIL, "the scenario's program ended abnormally: killed by signal 11 (SIGSEGV)", ""});
+  EXPECT_TRUE(failed(s));
+  for (const auto& [format, text] : {std::pair<std::string, std::string>{"console", console_summary(s)},
+                                     {"junit", junit_xml(s)},
+                                     {"markdown", markdown_summary(s)},
+                                     {"html", html_report(s)},
+                                     {"json", to_json_text(s)}}) {
+    EXPECT_NE(text.find("exit)"), std::string::npos) << format;
+    EXPECT_NE(text.find("SIGSEGV"), std::string::npos) << format;
+  }
 }
 
 TEST(Report, ConsoleSummaryIsATableWithReasonsAndNoEscapes) {

@@ -51,6 +51,8 @@ class SupervisorTest : public ::testing::Test {
         {"FramesCutByKernelMessagesLoseNothing", "records cut by kernel messages"},
         {"SigintKillsRunningCellsAndStartsNoMore", "runner interrupted (SIGINT, fake QEMU)"},
         {"FloodKeepsTheConsoleHeadAndTailWithTheCutMarked", "guest floods the console, then panics"},
+        {"FakePanicLineFromAScenarioIsNotACrash", "scenario prints a fake kernel panic to the console"},
+        {"SecondResultOrResultOfAScenarioNotRunningIsRejected", "agent records replayed (second result, result of a scenario not running)"},
     };
     const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
     if (auto it = faults.find(name); it != faults.end())
@@ -220,6 +222,44 @@ TEST_F(SupervisorTest, FramesCutByKernelMessagesLoseNothing) {
   auto r = run("cut", {job("a")})[0];
   EXPECT_EQ(r.end, CellEnd::completed);
   for (const auto& s : r.scenarios) EXPECT_TRUE(s.finished) << s.name;
+}
+
+// A privileged scenario can write a panic header to /dev/console. A real
+// panic ends QEMU (panic=-1, -no-reboot); a guest that keeps sending valid
+// records past the header was printing text: note it, and go on.
+TEST_F(SupervisorTest, FakePanicLineFromAScenarioIsNotACrash) {
+  for (const std::string mode : {"fake-panic", "fake-panic-quick"}) {
+    auto r = run(mode, {job("a")})[0];
+    EXPECT_EQ(r.end, CellEnd::completed) << mode << ": " << r.end_detail;
+    EXPECT_TRUE(r.crash_title.empty()) << mode << ": " << r.crash_title;
+    for (const auto& s : r.scenarios) {
+      EXPECT_TRUE(s.finished) << mode << ": " << s.name;
+      EXPECT_EQ(s.value, "0") << mode << ": " << s.name;
+    }
+    bool noted = false;
+    for (const auto& a : r.protocol_anomalies) noted = noted || a.find("Kernel panic - not syncing: fake") != std::string::npos;
+    EXPECT_TRUE(noted) << mode;
+  }
+}
+
+// The agent sends one result per begun scenario; anything else is not its
+// record and must not replace the one that came first.
+TEST_F(SupervisorTest, SecondResultOrResultOfAScenarioNotRunningIsRejected) {
+  auto r = run("replay", {job("a")})[0];
+  EXPECT_EQ(r.end, CellEnd::completed) << r.end_detail;
+  ASSERT_EQ(r.scenarios.size(), 2u);
+  for (const auto& s : r.scenarios) {
+    EXPECT_EQ(s.status, "exit") << s.name;
+    EXPECT_EQ(s.value, "0") << s.name;
+    EXPECT_EQ(s.stdout_text, "ok\n") << s.name;
+  }
+  bool second = false, not_running = false;
+  for (const auto& a : r.protocol_anomalies) {
+    second = second || a.find("second result for scenario 'alpha'") != std::string::npos;
+    not_running = not_running || a.find("result for scenario 'beta', which is not running") != std::string::npos;
+  }
+  EXPECT_TRUE(second);
+  EXPECT_TRUE(not_running);
 }
 
 TEST_F(SupervisorTest, RunsCellsInParallelUpToTheJobLimit) {

@@ -162,5 +162,89 @@ TEST(Verdict, BootTimeoutAndHostError) {
   }
 }
 
+// An unsupported: or xfail: predicate over a fact the guest reported as ""
+// cannot be evaluated: that scenario is ERROR, naming the predicate, its
+// file:line and the fact; the rest of the cell is judged as usual.
+TEST(Verdict, PredicateThatCannotBeEvaluatedIsThatScenariosError) {
+  Fixture f;
+  auto u = testing::expect_when("overcommit_memory >= 2", "strict overcommit");
+  u.where = {"scenarios/plain/scenario.yaml", 12, 5};
+  f.project.scenarios[0].unsupported.push_back(u);
+  auto x = testing::expect_when("overcommit_memory >= 2", "strict overcommit");
+  x.where = {"scenarios/sparse/scenario.yaml", 20, 9};
+  f.project.scenarios[1].checks[0].xfail.push_back(x);
+  f.plan = plan::make_plan(f.project);
+  CellRun run;
+  run.end = CellEnd::completed;
+  run.facts = arm16k_facts();
+  (*run.facts)["overcommit_memory"] = "";
+  run.scenarios = {finished("plain", "exit", "0"),
+                   finished("sparse", "exit", "0", "ARCHMATRIX-CHECK blksize PASS x\nARCHMATRIX-CHECK hardcoded FAIL y\n")};
+  CellVerdict v;
+  ASSERT_NO_THROW(v = judge(f.cell("aarch64-16k"), run));
+  const auto& p = result(v, "plain", "");
+  EXPECT_EQ(p.code, Code::ERROR);
+  EXPECT_NE(p.message.find("unsupported: 'overcommit_memory >= 2'"), std::string::npos) << p.message;
+  EXPECT_NE(p.message.find("scenarios/plain/scenario.yaml:12"), std::string::npos) << p.message;
+  EXPECT_NE(p.message.find("overcommit_memory is ''"), std::string::npos) << p.message;
+  const auto& b = result(v, "sparse", "blksize");
+  EXPECT_EQ(b.code, Code::ERROR);
+  EXPECT_NE(b.message.find("xfail: 'overcommit_memory >= 2'"), std::string::npos) << b.message;
+  EXPECT_NE(b.message.find("scenarios/sparse/scenario.yaml:20"), std::string::npos) << b.message;
+  EXPECT_EQ(result(v, "sparse", "hardcoded").code, Code::XFAIL);
+}
+
+// A check-reporting scenario whose program then dies, times out or exits
+// with a status its checks do not explain gets one more result,
+// "<scenario>/(exit)", so the end of the run is never silent.
+TEST(Verdict, ScenarioThatCrashesAfterReportingItsChecksIsNotAllPass) {
+  Fixture f;
+  const std::string all_pass = "ARCHMATRIX-CHECK blksize PASS x\nARCHMATRIX-CHECK hardcoded PASS y\n";
+  const auto judged = [&](ScenarioRun sparse) {
+    CellRun run;
+    run.end = CellEnd::completed;
+    run.facts = arm16k_facts();
+    (*run.facts)["page_size"] = "4096";
+    (*run.facts)["va_bits"] = (*run.facts)["va_bits_default"] = "48";
+    (*run.facts)["kernel_release"] = "6.1.0-28-arm64";
+    run.scenarios = {finished("plain", "exit", "0"), std::move(sparse)};
+    return judge(f.cell("aarch64-4k"), run);
+  };
+  auto v = judged(finished("sparse", "signal", "11", all_pass));
+  EXPECT_EQ(result(v, "sparse", "blksize").code, Code::PASS);
+  const auto& e = result(v, "sparse", "(exit)");
+  EXPECT_EQ(e.code, Code::FAIL);
+  EXPECT_NE(e.message.find("killed by signal 11 (SIGSEGV)"), std::string::npos) << e.message;
+
+  auto t = finished("sparse", "timeout", "", all_pass);
+  t.duration_ms = 60000;
+  EXPECT_EQ(result(judged(t), "sparse", "(exit)").code, Code::TIMEOUT);
+  EXPECT_EQ(result(judged(finished("sparse", "exit", "3", all_pass)), "sparse", "(exit)").code, Code::FAIL);
+  // exit 1 after a reported FAIL is the scenarios' convention, and exit 0 is normal: no extra result.
+  for (const auto& ok : {finished("sparse", "exit", "0", all_pass),
+                         finished("sparse", "exit", "1", "ARCHMATRIX-CHECK blksize PASS x\nARCHMATRIX-CHECK hardcoded FAIL y\n")}) {
+    for (const auto& r : judged(ok).results) EXPECT_NE(r.check, "(exit)") << r.message;
+  }
+  // exit 1 with every check PASS is not explained by the checks.
+  EXPECT_EQ(result(judged(finished("sparse", "exit", "1", all_pass)), "sparse", "(exit)").code, Code::FAIL);
+}
+
+// The agent keeps the first 64 KiB of a scenario's stdout: a check printed
+// after the cut is "not reported", and the message says the output was cut.
+TEST(Verdict, CheckLostInTheOutputCutSaysSo) {
+  Fixture f;
+  CellRun run;
+  run.end = CellEnd::completed;
+  run.facts = arm16k_facts();
+  auto sparse = finished("sparse", "exit", "0", "ARCHMATRIX-CHECK blksize PASS x\n");
+  sparse.stdout_dropped = 12345;
+  run.scenarios = {finished("plain", "exit", "0"), sparse};
+  auto v = judge(f.cell("aarch64-16k"), run);
+  const auto& h = result(v, "sparse", "hardcoded");
+  EXPECT_EQ(h.code, Code::ERROR);
+  EXPECT_NE(h.message.find("output was cut"), std::string::npos) << h.message;
+  EXPECT_NE(h.message.find("12345 bytes"), std::string::npos) << h.message;
+}
+
 }  // namespace
 }  // namespace archmatrix::verdict
