@@ -172,19 +172,19 @@ class FuzzConfig : public ::testing::Test {
 };
 
 TEST_F(FuzzConfig, MatrixLoader) {
-  fuzz("matrix", kMatrixSeeds, 3000, 1, [](const std::string& text) {
+  fuzz("matrix", kMatrixSeeds, 1500, 1, [](const std::string& text) {
     load_matrix(YamlReader::load_string(text, "matrix.yaml"));
   });
 }
 
 TEST_F(FuzzConfig, ScenarioLoader) {
-  fuzz("scenario", kScenarioSeeds, 3000, 2, [&](const std::string& text) {
+  fuzz("scenario", kScenarioSeeds, 1500, 2, [&](const std::string& text) {
     load_scenario(YamlReader::load_string(text, "scenario.yaml"), dir_ / "demo");
   });
 }
 
 TEST_F(FuzzConfig, KernelRecipeLoader) {
-  fuzz("recipe", kRecipeSeeds, 3000, 3, [&](const std::string& text) {
+  fuzz("recipe", kRecipeSeeds, 1500, 3, [&](const std::string& text) {
     load_kernel_recipe(YamlReader::load_string(text, "k.yaml"), "k", dir_ / "fragments");
   });
 }
@@ -202,7 +202,7 @@ TEST_F(FuzzConfig, ConfigFragmentsAndDotConfig) {
 
 TEST_F(FuzzConfig, PredicateParser) {
   Mutator values(5);
-  fuzz("predicate", kPredicateSeeds, 20000, 6, [&](const std::string& text) {
+  fuzz("predicate", kPredicateSeeds, 10000, 6, [&](const std::string& text) {
     auto parsed = expr::parse(text);
     const auto* e = std::get_if<expr::Expr>(&parsed);
     if (!e) {

@@ -48,7 +48,9 @@ TEST(TextChecks, LinuxSourceReleaseAgreesWithTheRegexItReplaced) {
     const bool ok = std::regex_match(s, m, re);
     const auto got = linux_source_release(s);
     ASSERT_EQ(got.has_value(), ok) << s;
-    if (ok) EXPECT_EQ(*got, m[1].str() + "." + m[2].str()) << s;
+    if (ok) {
+      EXPECT_EQ(*got, m[1].str() + "." + m[2].str()) << s;
+    }
   }
 }
 
