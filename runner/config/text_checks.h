@@ -1,7 +1,7 @@
 #pragma once
 // Bounded, hand-written checks of untrusted text (names, versions, config
 // fragment lines), after ninja's lexer: one pass over the characters, no
-// recursion, no backtracking. std::regex is not used on input: libstdc++'s
+// recursion, no backtracking. No regex engine is used on input: libstdc++'s
 // matcher recurses once per character and overflows the stack on a long
 // value. Every check has a length bound, so an error message built from a
 // rejected value stays one readable line (see shown()).

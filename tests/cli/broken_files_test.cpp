@@ -289,7 +289,7 @@ TEST(BrokenFiles, ReportJsonForDiff) {
     expect_located(o, file);
     if (HasFailure()) return;
   }
-  EXPECT_LT(loaded, 10);
+  EXPECT_LT(loaded, 25);  // the members a reader ignores (totals, failed) and optional ones
 }
 
 TEST(BrokenFiles, ReportJsonForMerge) {
