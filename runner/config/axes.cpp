@@ -3,9 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <regex>
 #include <set>
 #include <utility>
+
+#include "config/text_checks.h"
 
 namespace archmatrix::config {
 
@@ -72,8 +73,7 @@ std::optional<std::string> normalize_axis_value(std::string_view axis, std::stri
     return std::nullopt;
   }
   if (axis == "release") {
-    static const std::regex re(R"(\d+(\.\d+)*)");
-    if (std::regex_match(std::string(value), re)) return std::string(value);
+    if (text::is_dotted_number(value)) return std::string(value);
     return std::nullopt;
   }
   if (axis == "source") {

@@ -2,9 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <regex>
 #include <set>
 
+#include "config/text_checks.h"
 #include "util/error.h"
 #include "util/sha256.h"
 
@@ -30,15 +30,6 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-const std::regex& set_re() {
-  static const std::regex re(R"(CONFIG_([A-Za-z0-9_]+)=(y|m|n|-?[0-9]+|0x[0-9A-Fa-f]+|"([^"\\]|\\.)*"))");
-  return re;
-}
-const std::regex& unset_re() {
-  static const std::regex re(R"(# CONFIG_([A-Za-z0-9_]+) is not set)");
-  return re;
-}
-
 std::string describe(const std::string* v) {
   if (!v) return "no such symbol (unknown to this kernel's Kconfig, or hidden by a dependency)";
   if (*v == "n") return "it not set";
@@ -53,19 +44,21 @@ std::vector<ConfigLine> parse_config_fragment(std::string_view text, const std::
   for (auto raw : lines_of(text)) {
     ++n;
     const std::string line = trim(raw);
-    std::smatch m;
-    if (std::regex_match(line, m, unset_re())) {
-      out.push_back({m[1], "n", file, n});
-    } else if (std::regex_match(line, m, set_re())) {
-      out.push_back({m[1], m[2], file, n});
+    if (auto a = text::parse_config_assignment(line)) {
+      out.push_back({std::string(a->symbol), std::string(a->value), file, n});
     } else if (line.empty() || line[0] == '#') {
       continue;
+    } else if (line.size() > text::kMaxConfigLine) {
+      throw util::InputError(file.string(), n, 0,
+                             fmt::format("a line of {} characters, longer than the {} this reader accepts (Kconfig "
+                                         "values such as CONFIG_CMDLINE are far shorter)",
+                                         line.size(), text::kMaxConfigLine));
     } else {
       throw util::InputError(
           file.string(), n, 0,
           fmt::format("expected CONFIG_<NAME>=<y|m|n|number|\"string\">, '# CONFIG_<NAME> is not set' or a # "
-                      "comment, found '{}'",
-                      line));
+                      "comment, found {}",
+                      text::shown(line)));
     }
   }
   return out;
@@ -90,9 +83,7 @@ std::map<std::string, std::string> parse_dot_config(std::string_view text) {
   std::map<std::string, std::string> out;
   for (auto raw : lines_of(text)) {
     const std::string line = trim(raw);
-    std::smatch m;
-    if (std::regex_match(line, m, unset_re())) out[m[1]] = "n";
-    else if (std::regex_match(line, m, set_re())) out[m[1]] = m[2];
+    if (auto a = text::parse_config_assignment(line)) out[std::string(a->symbol)] = std::string(a->value);
   }
   return out;
 }

@@ -1,10 +1,10 @@
 #include <algorithm>
-#include <regex>
 #include <set>
 
 #include "config/axes.h"
 #include "config/kernel_config.h"
 #include "config/model.h"
+#include "config/text_checks.h"
 #include "util/fs.h"
 
 namespace archmatrix::config {
@@ -62,9 +62,20 @@ std::string canonical_axis_value(const YamlReader& doc, const YAML::Node& where,
   }
   auto v = normalize_axis_value(axis, value);
   if (!v)
-    doc.fail(where, "'" + value + "' is not a value of axis " + axis + "; expected " +
+    doc.fail(where, text::shown(value) + " is not a value of axis " + axis + "; expected " +
                         std::string(info->accepted));
   return *v;
+}
+
+// A name from the file, as a path: one the system cannot even look up (too
+// long, say) is simply not there, and that is what the message says.
+bool file_exists(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::exists(p, ec);
+}
+bool is_file(const std::filesystem::path& p) {
+  std::error_code ec;
+  return std::filesystem::is_regular_file(p, ec);
 }
 
 util::Arch required_arch(const YamlReader& doc, const YAML::Node& map) {
@@ -78,7 +89,9 @@ util::Arch required_arch(const YamlReader& doc, const YAML::Node& map) {
 
 bool is_known_predicate_name(std::string_view name) { return kPredicateNames.count(name) > 0; }
 
-Matrix load_matrix(const YamlReader& doc) {
+namespace {
+
+Matrix matrix_from(const YamlReader& doc) {
   const YAML::Node& root = doc.root();
   doc.expect_map(root, "a matrix", {"defaults", "timeouts", "scenarios", "cells"});
   Matrix m;
@@ -103,8 +116,12 @@ Matrix load_matrix(const YamlReader& doc) {
         doc.fail(t["tcg_scale"], "expected a number from 0.1 to 100 for 'tcg_scale'");
     }
   }
-  if (const YAML::Node s = root["scenarios"]; s.IsDefined() && !(s.IsScalar() && s.Scalar() == "all"))
+  if (const YAML::Node s = root["scenarios"]; s.IsDefined() && !(s.IsScalar() && s.Scalar() == "all")) {
     m.scenarios = doc.string_or_list(s, "a scenario name");
+    m.scenarios_where = doc.where(s);
+    for (auto it = m.scenarios.begin(); it != m.scenarios.end(); ++it)
+      if (std::find(m.scenarios.begin(), it, *it) != it) doc.fail(s, "scenario " + text::shown(*it) + " is listed twice");
+  }
   const YAML::Node cells = root["cells"];
   if (!cells.IsDefined()) doc.fail(root, "missing required key 'cells'");
   doc.expect_sequence(cells, "cells");
@@ -120,8 +137,19 @@ Matrix load_matrix(const YamlReader& doc) {
     for (const auto& kv : c) {
       const std::string key = kv.first.Scalar();
       if (!find_axis(key)) continue;
-      for (const auto& v : doc.string_or_list(kv.second, "a value of axis " + key))
-        e.axes[key].push_back(canonical_axis_value(doc, kv.second, key, v));
+      // A repeated value would plan the same cells again (and multiply the
+      // cartesian product): it is a mistake, said where it is.
+      if (e.axes.count(key)) doc.fail(kv.first, "axis " + key + " is set twice in this cell entry");
+      std::vector<std::string> written;
+      for (const auto& v : doc.string_or_list(kv.second, "a value of axis " + key)) {
+        auto canonical = canonical_axis_value(doc, kv.second, key, v);
+        auto& values = e.axes[key];
+        if (auto it = std::find(values.begin(), values.end(), canonical); it != values.end())
+          doc.fail(kv.second, text::shown(v) + " repeats the value " + written[static_cast<std::size_t>(it - values.begin())] +
+                                  " of axis " + key);
+        values.push_back(std::move(canonical));
+        written.push_back(v);
+      }
     }
     m.entries.push_back(std::move(e));
   }
@@ -129,7 +157,15 @@ Matrix load_matrix(const YamlReader& doc) {
   return m;
 }
 
-ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& dir) {
+}  // namespace
+
+Matrix load_matrix(const YamlReader& doc) {
+  return doc.guarded([&] { return matrix_from(doc); });
+}
+
+namespace {
+
+ScenarioSpec scenario_from(const YamlReader& doc, const std::filesystem::path& dir) {
   const YAML::Node& root = doc.root();
   doc.expect_map(root, "a scenario",
                  {"name", "summary", "description", "seed", "build", "run", "checks", "xfail",
@@ -138,28 +174,27 @@ ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& d
   s.dir = std::filesystem::absolute(dir);
   s.file = doc.file();
   s.name = doc.required_string(root, "name");
+  s.name_where = doc.where(root["name"]);
   if (s.name != dir.filename().string())
-    doc.fail(root["name"], "scenario name '" + s.name + "' must equal its directory name '" +
+    doc.fail(root["name"], "scenario name " + text::shown(s.name) + " must equal its directory name '" +
                                dir.filename().string() + "'");
-  static const std::regex name_re("[a-z0-9][a-z0-9._-]*");
-  if (!std::regex_match(s.name, name_re))
+  if (!text::is_scenario_name(s.name))
     doc.fail(root["name"], "expected a scenario name of [a-z0-9._-] characters");
   s.summary = doc.required_string(root, "summary");
   s.description = doc.optional_string(root, "description").value_or("");
   s.seed = doc.optional_string(root, "seed").value_or("");
 
-  const YAML::Node build = root["build"];
-  if (!build.IsDefined()) doc.fail(root, "missing required key 'build'");
+  const YAML::Node build = doc.required(root, "build");
   doc.expect_map(build, "build",
                  {"sources", "link", "link_options", "libraries", "packages", "link_libraries", "source_packages", "cmake"});
-  s.sources = doc.string_or_list(build["sources"], "a source file");
+  s.sources = doc.string_or_list(doc.required(build, "sources"), "a source file");
   for (const auto& src : s.sources)
-    if (!std::filesystem::exists(s.dir / src))
-      doc.fail(build["sources"], "source file '" + src + "' does not exist in " + s.dir.string());
+    if (!file_exists(s.dir / src))
+      doc.fail(build["sources"], "source file " + text::shown(src) + " does not exist in " + s.dir.string());
   const std::string link = doc.optional_string(build, "link").value_or("static");
   if (link == "static") s.link = Linkage::static_exe;
   else if (link == "dynamic") s.link = Linkage::dynamic_exe;
-  else doc.fail(build["link"], "expected 'static' or 'dynamic' for link, found '" + link + "'");
+  else doc.fail(build["link"], "expected 'static' or 'dynamic' for link, found " + text::shown(link));
   if (const YAML::Node o = build["link_options"]; o.IsDefined()) s.link_options = doc.string_or_list(o, "a linker option");
   if (const YAML::Node libs = build["libraries"]; libs.IsDefined()) {
     if (!libs.IsSequence()) doc.fail(libs, "expected libraries: a list of {name, sources, link_options}");
@@ -168,37 +203,35 @@ ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& d
       doc.expect_map(l, "a library", {"name", "sources", "link_options"});
       LibrarySpec lib;
       lib.name = doc.required_string(l, "name");
-      static const std::regex lib_re("[A-Za-z0-9_]+");
-      if (!std::regex_match(lib.name, lib_re)) doc.fail(l["name"], "expected a library name of [A-Za-z0-9_] characters");
-      lib.sources = doc.string_or_list(l["sources"], "a source file");
+      if (!text::is_library_name(lib.name))
+        doc.fail(l["name"], "expected a library name of [A-Za-z0-9_] characters, found " + text::shown(lib.name));
+      lib.sources = doc.string_or_list(doc.required(l, "sources"), "a source file");
       for (const auto& src : lib.sources)
-        if (!std::filesystem::exists(s.dir / src))
-          doc.fail(l["sources"], "source file '" + src + "' does not exist in " + s.dir.string());
+        if (!file_exists(s.dir / src))
+          doc.fail(l["sources"], "source file " + text::shown(src) + " does not exist in " + s.dir.string());
       if (const YAML::Node o = l["link_options"]; o.IsDefined()) lib.link_options = doc.string_or_list(o, "a linker option");
       s.libraries.push_back(std::move(lib));
     }
   }
   if (const YAML::Node pkgs = build["packages"]; pkgs.IsDefined()) {
     if (s.link != Linkage::dynamic_exe) doc.fail(pkgs, "Debian packages need link: dynamic");
-    static const std::regex pkg_re("[a-z0-9][a-z0-9+.-]+");
     for (auto& p : doc.string_or_list(pkgs, "a Debian package name")) {
-      if (!std::regex_match(p, pkg_re)) doc.fail(pkgs, "expected a Debian package name ([a-z0-9+.-]), found '" + p + "'");
+      if (!text::is_debian_package(p))
+        doc.fail(pkgs, "expected a Debian package name ([a-z0-9+.-]), found " + text::shown(p));
       if (std::find(s.packages.begin(), s.packages.end(), p) == s.packages.end()) s.packages.push_back(std::move(p));
     }
   }
   if (const YAML::Node ll = build["link_libraries"]; ll.IsDefined()) {
-    static const std::regex ll_re("[A-Za-z0-9_][A-Za-z0-9_.+-]*");
     s.link_libraries = doc.string_or_list(ll, "a library name");
     for (const auto& l : s.link_libraries)
-      if (!std::regex_match(l, ll_re))
-        doc.fail(ll, "expected a library name for -l<name> ([A-Za-z0-9_.+-]), found '" + l + "'");
+      if (!text::is_link_library(l))
+        doc.fail(ll, "expected a library name for -l<name> ([A-Za-z0-9_.+-]), found " + text::shown(l));
   }
 
   if (const YAML::Node sp = build["source_packages"]; sp.IsDefined()) {
-    static const std::regex src_re("[a-z0-9][a-z0-9+.-]+");
     for (auto& p : doc.string_or_list(sp, "a Debian source package name")) {
-      if (!std::regex_match(p, src_re))
-        doc.fail(sp, "expected a Debian source package name ([a-z0-9+.-]), found '" + p + "'");
+      if (!text::is_debian_package(p))
+        doc.fail(sp, "expected a Debian source package name ([a-z0-9+.-]), found " + text::shown(p));
       if (std::find(s.source_packages.begin(), s.source_packages.end(), p) == s.source_packages.end())
         s.source_packages.push_back(std::move(p));
     }
@@ -209,9 +242,9 @@ ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& d
   if (const YAML::Node cm = build["cmake"]; cm.IsDefined()) {
     s.build_cmake = doc.scalar(cm, "a CMake file of the scenario's directory");
     if (s.build_cmake.find("..") != std::string::npos || (!s.build_cmake.empty() && s.build_cmake[0] == '/'))
-      doc.fail(cm, "expected a file inside the scenario's directory, found '" + s.build_cmake + "'");
-    if (!std::filesystem::is_regular_file(s.dir / s.build_cmake))
-      doc.fail(cm, "build step '" + s.build_cmake + "' does not exist in " + s.dir.string());
+      doc.fail(cm, "expected a file inside the scenario's directory, found " + text::shown(s.build_cmake));
+    if (!is_file(s.dir / s.build_cmake))
+      doc.fail(cm, "build step " + text::shown(s.build_cmake) + " does not exist in " + s.dir.string());
   }
 
   if (const YAML::Node run = root["run"]; run.IsDefined()) {
@@ -222,7 +255,7 @@ ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& d
       s.args = doc.string_or_list(a, "an argument");
       for (const auto& arg : s.args)
         if (arg.empty() || arg.find_first_of(" \t\n") != std::string::npos)
-          doc.fail(a, "arguments may not be empty or contain white space: '" + arg + "'");
+          doc.fail(a, "arguments may not be empty or contain white space: " + text::shown(arg));
     }
   }
   if (const YAML::Node checks = root["checks"]; checks.IsDefined()) {
@@ -230,9 +263,10 @@ ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& d
     for (const auto& kv : checks) {
       CheckSpec c;
       c.name = kv.first.Scalar();
-      static const std::regex check_re("[A-Za-z0-9_.-]+");
-      if (!std::regex_match(c.name, check_re))
-        doc.fail(kv.first, "expected a check name of [A-Za-z0-9_.-] characters");
+      if (!text::is_check_name(c.name))
+        doc.fail(kv.first, "expected a check name of [A-Za-z0-9_.-] characters, found " + text::shown(c.name));
+      if (std::any_of(s.checks.begin(), s.checks.end(), [&](const CheckSpec& o) { return o.name == c.name; }))
+        doc.fail(kv.first, "check " + text::shown(c.name) + " is defined twice");
       if (!kv.second.IsNull()) {
         doc.expect_map(kv.second, "a check", {"summary", "xfail"});
         c.summary = doc.optional_string(kv.second, "summary").value_or("");
@@ -248,7 +282,15 @@ ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& d
   return s;
 }
 
-KernelRecipe load_kernel_recipe(const YamlReader& doc, const std::string& id,
+}  // namespace
+
+ScenarioSpec load_scenario(const YamlReader& doc, const std::filesystem::path& dir) {
+  return doc.guarded([&] { return scenario_from(doc, dir); });
+}
+
+namespace {
+
+KernelRecipe kernel_recipe_from(const YamlReader& doc, const std::string& id,
                                 const std::filesystem::path& fragments_root) {
   const YAML::Node& root = doc.root();
   doc.expect_map(root, "a kernel recipe", {"arch", "source", "debian", "built", "provides", "cmdline"});
@@ -264,8 +306,12 @@ KernelRecipe load_kernel_recipe(const YamlReader& doc, const std::string& id,
     doc.expect_map(d, "debian", {"suite", "package"});
     k.suite = doc.required_string(d, "suite");
     if (k.suite != "bookworm" && k.suite != "trixie" && k.suite != "sid")
-      doc.fail(d["suite"], "expected suite bookworm, trixie or sid, found '" + k.suite + "'");
+      doc.fail(d["suite"], "expected suite bookworm, trixie or sid, found " + text::shown(k.suite));
     k.package = doc.required_string(d, "package");
+    // It names a cache directory and is an apt-get argument: never a path or an option.
+    if (!text::is_debian_package(k.package))
+      doc.fail(d["package"], "expected a Debian package name ([a-z0-9][a-z0-9+.-]+, Debian policy 5.6.1), found " +
+                                 text::shown(k.package));
   } else if (source == "built") {
     k.source = KernelSource::built;
     const YAML::Node b = root["built"];
@@ -273,20 +319,18 @@ KernelRecipe load_kernel_recipe(const YamlReader& doc, const std::string& id,
     doc.expect_map(b, "built", {"suite", "package", "fragments"});
     k.suite = doc.required_string(b, "suite");
     if (k.suite != "bookworm" && k.suite != "trixie" && k.suite != "sid")
-      doc.fail(b["suite"], "expected suite bookworm, trixie or sid, found '" + k.suite + "'");
+      doc.fail(b["suite"], "expected suite bookworm, trixie or sid, found " + text::shown(k.suite));
     k.package = doc.required_string(b, "package");
-    static const std::regex source_re("linux-source-([0-9]+)\\.([0-9]+)");
-    if (!std::regex_match(k.package, source_re))
-      doc.fail(b["package"], "expected a Debian kernel source package, linux-source-<major>.<minor>, found '" +
-                                 k.package + "'");
+    if (!text::linux_source_release(k.package))
+      doc.fail(b["package"], "expected a Debian kernel source package, linux-source-<major>.<minor>, found " +
+                                 text::shown(k.package));
     if (const YAML::Node f = b["fragments"]; f.IsDefined() && !(f.IsSequence() && f.size() == 0))
       for (const auto& name : doc.string_or_list(f, "a fragment file name")) k.extra_fragments.push_back(name);
   } else {
-    doc.fail(root["source"], "expected source debian or built, found '" + source + "'");
+    doc.fail(root["source"], "expected source debian or built, found " + text::shown(source));
   }
   k.provides["source"] = {source};
-  const YAML::Node p = root["provides"];
-  if (!p.IsDefined()) doc.fail(root, "missing required key 'provides'");
+  const YAML::Node p = doc.required(root, "provides");
   doc.expect_map(p, "provides",
                  {"release", "page_size", "va_bits", "va_bits_default", "vmsplit", "paging"});
   for (const auto& kv : p) {
@@ -320,7 +364,7 @@ KernelRecipe load_kernel_recipe(const YamlReader& doc, const std::string& id,
     if (k.arch == util::Arch::armhf) axes = {"vmsplit"};
     const std::filesystem::path dir = fragments_root / std::string(util::arch_info(k.arch).name);
     const auto need = [&](const std::filesystem::path& f, const YAML::Node& at, const std::string& what) {
-      if (!std::filesystem::is_regular_file(f))
+      if (!is_file(f))
         doc.fail(at, "no config fragment " + f.string() + " (" + what + ")");
       k.fragments.push_back(f);
       parse_config_fragment(util::read_file(f), f);  // a malformed line is bad input now, not at build time
@@ -340,6 +384,13 @@ KernelRecipe load_kernel_recipe(const YamlReader& doc, const std::string& id,
   if (const YAML::Node c = root["cmdline"]; c.IsDefined() && !(c.IsSequence() && c.size() == 0))
     k.cmdline = doc.string_or_list(c, "a kernel argument");
   return k;
+}
+
+}  // namespace
+
+KernelRecipe load_kernel_recipe(const YamlReader& doc, const std::string& id,
+                                const std::filesystem::path& fragments_root) {
+  return doc.guarded([&] { return kernel_recipe_from(doc, id, fragments_root); });
 }
 
 }  // namespace archmatrix::config

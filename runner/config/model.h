@@ -45,6 +45,7 @@ struct ScenarioSpec {
   std::string name;
   std::filesystem::path dir;  ///< absolute
   std::filesystem::path file; ///< its scenario.yaml
+  Location name_where;         ///< of its `name:` value
   std::string summary;
   std::string description;
   std::string seed;
@@ -119,6 +120,7 @@ struct Matrix {
   std::filesystem::path file;
   std::vector<MatrixEntry> entries;
   std::vector<std::string> scenarios;  ///< empty: every scenario found
+  Location scenarios_where;            ///< of the `scenarios:` list
   int memory_mib = 1024;
   int cpus = 1;
   Timeouts timeouts;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "config/text_checks.h"
+
 namespace archmatrix::config {
 
 namespace fs = std::filesystem;
@@ -35,7 +37,7 @@ Project load_project(const fs::path& matrix_file, const std::vector<fs::path>& s
       if (!fs::is_regular_file(yaml)) continue;
       ScenarioSpec s = load_scenario(YamlReader::load_file(yaml), sub);
       if (auto it = found.find(s.name); it != found.end())
-        throw util::InputError(yaml.string(), 0, 0,
+        throw util::InputError(yaml.string(), s.name_where.line, s.name_where.col,
                                "scenario '" + s.name + "' is already defined by " +
                                    it->second.file.string());
       found.emplace(s.name, std::move(s));
@@ -47,8 +49,8 @@ Project load_project(const fs::path& matrix_file, const std::vector<fs::path>& s
     for (const auto& name : p.matrix.scenarios) {
       auto it = found.find(name);
       if (it == found.end())
-        throw util::InputError(p.matrix.file.string(), 0, 0,
-                               "scenario '" + name + "' is not in any scenario directory");
+        throw util::InputError(p.matrix.file.string(), p.matrix.scenarios_where.line, p.matrix.scenarios_where.col,
+                               "scenario " + text::shown(name) + " is not in any scenario directory");
       p.scenarios.push_back(it->second);
     }
     std::sort(p.scenarios.begin(), p.scenarios.end(),

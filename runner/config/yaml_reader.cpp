@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/text_checks.h"
+
 namespace archmatrix::config {
 
 namespace {
@@ -21,7 +23,7 @@ std::string node_kind(const YAML::Node& n) {
   switch (n.Type()) {
     case YAML::NodeType::Map: return "a mapping";
     case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
+    case YAML::NodeType::Scalar: return text::shown(n.Scalar());
     case YAML::NodeType::Null: return "nothing";
     default: return "an undefined node";
   }
@@ -40,15 +42,26 @@ YamlReader YamlReader::load_file(const std::filesystem::path& path) {
 YamlReader YamlReader::load_string(const std::string& text, const std::string& name) {
   try {
     return YamlReader(YAML::Load(text), name);
-  } catch (const YAML::ParserException& e) {
-    throw util::InputError(name, e.mark.line + 1, e.mark.column + 1, "invalid YAML: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    // Every parser error has a mark; the first line stands in if one has not.
+    const bool at = !e.mark.is_null();
+    throw util::InputError(name, at ? e.mark.line + 1 : 1, at ? e.mark.column + 1 : 0, "invalid YAML: " + e.msg);
   }
+}
+
+void YamlReader::fail_with(const YAML::Exception& e) const {
+  // The loaders check every node before use, so this is a node of a shape
+  // they did not foresee; its mark, or the document's start, locates it.
+  const bool at = !e.mark.is_null();
+  throw util::InputError(file_, at ? e.mark.line + 1 : 1, at ? e.mark.column + 1 : 0,
+                         "unexpected YAML here (" + e.msg + ")");
 }
 
 Location YamlReader::where(const YAML::Node& n) const {
   if (!n.IsDefined()) return {file_, 0, 0};
   auto m = n.Mark();
-  if (m.is_null()) return {file_, 0, 0};
+  // Only the document of an empty file has no mark: it is its first line.
+  if (m.is_null()) return {file_, 1, 0};
   return {file_, m.line + 1, m.column + 1};
 }
 
@@ -65,7 +78,7 @@ void YamlReader::expect_map(const YAML::Node& n, std::string_view what,
     bool known = false;
     for (auto a : allowed) known = known || key == a;
     if (!known)
-      fail(kv.first, "unknown key '" + key + "' in " + std::string(what) + "; expected one of: " +
+      fail(kv.first, "unknown key " + text::shown(key) + " in " + std::string(what) + "; expected one of: " +
                          join(allowed));
   }
 }
@@ -80,9 +93,7 @@ std::string YamlReader::scalar(const YAML::Node& n, std::string_view what) const
 }
 
 std::string YamlReader::required_string(const YAML::Node& map, std::string_view key) const {
-  const YAML::Node n = map[std::string(key)];
-  if (!n.IsDefined()) fail(map, "missing required key '" + std::string(key) + "'");
-  return scalar(n, "a value for '" + std::string(key) + "'");
+  return scalar(required(map, key), "a value for '" + std::string(key) + "'");
 }
 
 std::optional<std::string> YamlReader::optional_string(const YAML::Node& map,
@@ -101,7 +112,7 @@ int YamlReader::optional_int(const YAML::Node& map, std::string_view key, int fa
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec != std::errc() || ptr != s.data() + s.size() || value < min || value > max)
     fail(n, "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
-                " for '" + std::string(key) + "', found '" + s + "'");
+                " for '" + std::string(key) + "', found " + text::shown(s));
   return value;
 }
 
@@ -111,7 +122,13 @@ bool YamlReader::optional_bool(const YAML::Node& map, std::string_view key, bool
   const std::string s = scalar(n, "true or false for '" + std::string(key) + "'");
   if (s == "true") return true;
   if (s == "false") return false;
-  fail(n, "expected true or false for '" + std::string(key) + "', found '" + s + "'");
+  fail(n, "expected true or false for '" + std::string(key) + "', found " + text::shown(s));
+}
+
+YAML::Node YamlReader::required(const YAML::Node& map, std::string_view key) const {
+  const YAML::Node n = map[std::string(key)];
+  if (!n.IsDefined()) fail(map, "missing required key '" + std::string(key) + "'");
+  return n;
 }
 
 std::vector<std::string> YamlReader::string_or_list(const YAML::Node& n, std::string_view what) const {

@@ -48,9 +48,25 @@ class YamlReader {
   bool optional_bool(const YAML::Node& map, std::string_view key, bool fallback) const;
   /// A scalar or a sequence of scalars, as a list.
   std::vector<std::string> string_or_list(const YAML::Node& n, std::string_view what) const;
+  /// The value of `key` in `map`; a missing key is an error located at the map
+  /// (a missing key's node has no position of its own).
+  YAML::Node required(const YAML::Node& map, std::string_view key) const;
+
+  /// Runs `load` over this document. A yaml-cpp exception escaping it
+  /// (InvalidNode, BadConversion, BadSubscript, ...) is bad input at its mark
+  /// (exit 2), never an internal error: each loader converts at its boundary.
+  template <class Load>
+  auto guarded(Load&& load) const -> decltype(load()) {
+    try {
+      return load();
+    } catch (const YAML::Exception& e) {
+      fail_with(e);
+    }
+  }
 
  private:
   YamlReader(YAML::Node root, std::string file) : root_(std::move(root)), file_(std::move(file)) {}
+  [[noreturn]] void fail_with(const YAML::Exception& e) const;
   YAML::Node root_;
   std::string file_;
 };

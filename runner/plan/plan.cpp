@@ -11,6 +11,38 @@ namespace {
 
 using config::AxisValues;
 
+// More cells than any machine boots in a day; a matrix past it is a mistake
+// (a pasted list, an alias), and building it would take the memory first.
+constexpr std::size_t kMaxCells = 4096;
+
+// Counting stops here, so that no product of list sizes overflows.
+constexpr std::size_t kCountCap = std::size_t{1} << 40;
+
+// How many cells an entry expands to (kCountCap when at least that many).
+std::size_t product_size(const config::MatrixEntry& e) {
+  std::size_t n = 1;
+  for (const auto& [axis, values] : e.axes) {
+    const std::size_t k = std::max<std::size_t>(values.size(), 1);
+    n = n > kCountCap / k ? kCountCap : n * k;
+  }
+  return n;
+}
+
+// The matrix's size is counted before any cell is made.
+void check_size(const config::Matrix& m) {
+  std::size_t total = 0;
+  const config::MatrixEntry* past = nullptr;
+  for (const auto& e : m.entries) {
+    total = std::min(total + product_size(e), kCountCap);
+    if (total > kMaxCells && !past) past = &e;
+  }
+  if (past)
+    throw util::InputError(past->where.file, past->where.line, past->where.col,
+                           "the matrix expands to " + std::to_string(total) + (total == kCountCap ? " or more" : "") +
+                               " cells; at most " + std::to_string(kMaxCells) +
+                               " are allowed (this entry goes past the limit): list fewer axis values");
+}
+
 // The cartesian product of an entry's axis values, in canonical axis order.
 std::vector<AxisValues> expand(const config::MatrixEntry& e) {
   std::vector<AxisValues> out{{}};
@@ -136,6 +168,7 @@ std::optional<std::string> lookup_name(const Cell& cell,
 }
 
 Plan make_plan(const config::Project& project, const Filters& filters) {
+  check_size(project.matrix);
   Plan plan;
   std::set<std::string> ids;
   for (const auto& entry : project.matrix.entries) {

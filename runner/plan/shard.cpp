@@ -1,15 +1,15 @@
 #include "plan/shard.h"
 
 #include <algorithm>
-#include <regex>
+
+#include "config/text_checks.h"
 
 namespace archmatrix::plan {
 
 std::optional<ShardSpec> parse_shard(const std::string& text) {
-  static const std::regex re(R"(([0-9]{1,4})/([0-9]{1,4}))");
-  std::smatch m;
-  if (!std::regex_match(text, m, re)) return std::nullopt;
-  ShardSpec s{std::stoi(m[1]), std::stoi(m[2])};
+  const auto kn = config::text::fraction(text);
+  if (!kn) return std::nullopt;
+  ShardSpec s{kn->first, kn->second};
   if (s.count < 1 || s.count > 1000 || s.index < 1 || s.index > s.count) return std::nullopt;
   return s;
 }

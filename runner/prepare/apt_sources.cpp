@@ -3,8 +3,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
-#include <regex>
+#include <set>
 #include <sstream>
+#include <string_view>
 
 #include "util/error.h"
 #include "util/fs.h"
@@ -13,7 +14,6 @@ namespace archmatrix::prepare {
 
 namespace {
 
-const std::regex kReleaseSuite("^(bookworm|trixie|forky|sid|stable|testing|unstable)(-updates)?$");
 
 std::vector<std::string> words(const std::string& s) {
   std::istringstream in(s);
@@ -23,7 +23,13 @@ std::vector<std::string> words(const std::string& s) {
 }
 
 bool serves_release(const std::vector<std::string>& suites) {
-  return std::any_of(suites.begin(), suites.end(), [](const auto& s) { return std::regex_match(s, kReleaseSuite); });
+  static const std::set<std::string, std::less<>> kReleases{"bookworm", "trixie", "forky", "sid",
+                                                            "stable",   "testing", "unstable"};
+  return std::any_of(suites.begin(), suites.end(), [](std::string_view s) {
+    constexpr std::string_view kUpdates = "-updates";
+    if (s.size() > kUpdates.size() && s.substr(s.size() - kUpdates.size()) == kUpdates) s.remove_suffix(kUpdates.size());
+    return kReleases.count(s) > 0;
+  });
 }
 
 std::string trim_slash(std::string s) {

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <string_view>
+#include <tuple>
 #include <type_traits>
 
 #include "util/error.h"
@@ -23,15 +25,118 @@ constexpr std::array<Code, 9> kCodes{Code::PASS,    Code::FAIL,  Code::XFAIL, Co
 
 std::string type_name(const json& j) { return j.is_null() ? "null" : j.type_name(); }
 
+// nlohmann reports a byte offset; people and editors want line:col.
+std::pair<int, int> line_col(const std::string& text, std::size_t byte) {
+  int line = 1, col = 1;
+  for (std::size_t i = 0; i < text.size() && i + 1 < byte; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return {line, col};
+}
+
+// ---- where a JSON pointer is in the text --------------------------------------
+// from_json names the member it rejects by its JSON pointer; people and
+// editors want a line too. These walk the text (iteratively: a report can be
+// nested deeply) to where the member's value starts.
+
+std::size_t skip_ws(std::string_view t, std::size_t p) {
+  while (p < t.size() && (t[p] == ' ' || t[p] == '\n' || t[p] == '\r' || t[p] == '\t')) ++p;
+  return p;
+}
+
+// p at a '"': the position after the closing quote.
+std::size_t skip_string(std::string_view t, std::size_t p) {
+  for (++p; p < t.size(); ++p) {
+    if (t[p] == '\\') ++p;
+    else if (t[p] == '"') return p + 1;
+  }
+  return t.size();
+}
+
+// p at the start of a value: the position after it.
+std::size_t skip_value(std::string_view t, std::size_t p) {
+  if (p < t.size() && t[p] == '"') return skip_string(t, p);
+  if (p < t.size() && (t[p] == '{' || t[p] == '[')) {
+    std::size_t depth = 0;
+    while (p < t.size()) {
+      const char c = t[p];
+      if (c == '"') {
+        p = skip_string(t, p);
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if ((c == '}' || c == ']') && --depth == 0) return p + 1;
+      ++p;
+    }
+    return p;
+  }
+  while (p < t.size() && t[p] != ',' && t[p] != '}' && t[p] != ']' && t[p] != ' ' && t[p] != '\n') ++p;
+  return p;
+}
+
+bool key_is(std::string_view raw, std::string_view token) {
+  if (raw.size() < 2) return false;
+  if (raw.find('\\') == std::string_view::npos) return raw.substr(1, raw.size() - 2) == token;
+  const json key = json::parse(std::string(raw), nullptr, false);
+  return key.is_string() && key.get_ref<const std::string&>() == token;
+}
+
+// The offset of the value at `pointer`, or of the deepest part of it found.
+std::size_t locate(std::string_view t, std::string_view pointer) {
+  std::size_t p = skip_ws(t, 0), found = p;
+  while (pointer.size() > 1 && p < t.size()) {
+    pointer.remove_prefix(1);
+    const auto slash = pointer.find('/');
+    const std::string_view token = pointer.substr(0, slash);
+    pointer = slash == std::string_view::npos ? std::string_view() : pointer.substr(slash);
+    const bool object = t[p] == '{';
+    if (!object && t[p] != '[') break;
+    std::size_t index = 0;
+    if (!object) {
+      if (token.empty() || token.size() > 9 || token.find_first_not_of("0123456789") != std::string_view::npos) break;
+      for (char c : token) index = index * 10 + static_cast<std::size_t>(c - '0');
+    }
+    p = skip_ws(t, p + 1);
+    bool hit = false;
+    for (std::size_t i = 0; p < t.size() && t[p] != '}' && t[p] != ']'; ++i) {
+      if (object) {
+        const std::size_t key_end = skip_string(t, p);
+        const bool match = key_is(t.substr(p, key_end - p), token);
+        p = skip_ws(t, key_end);
+        if (p < t.size() && t[p] == ':') p = skip_ws(t, p + 1);
+        if (match) hit = true;
+      } else if (i == index) {
+        hit = true;
+      }
+      if (hit) break;
+      p = skip_ws(t, skip_value(t, p));
+      if (p < t.size() && t[p] == ',') p = skip_ws(t, p + 1);
+      else break;
+    }
+    if (!hit) break;
+    found = p;
+  }
+  return found;
+}
+
+
 // Walks the document with the JSON pointer of where it is, so that every
 // error names the exact member ("/cells/3/kernel/version") rather than a
 // nlohmann type_error nobody can place.
 class Reader {
  public:
-  explicit Reader(const std::string& source) : source_(source) {}
+  /// `text`, when given, is the document's text: errors then name a line too.
+  Reader(const std::string& source, const std::string* text) : source_(source), text_(text) {}
 
   [[noreturn]] void fail(const std::string& where, const std::string& what) const {
-    throw util::InputError(source_, 0, 0, (where.empty() ? "/" : where) + ": " + what);
+    int line = 0, col = 0;
+    if (text_) std::tie(line, col) = line_col(*text_, locate(*text_, where) + 1);
+    throw util::InputError(source_, line, col, (where.empty() ? "/" : where) + ": " + what);
   }
 
   const json& member(const json& obj, const std::string& where, const char* key) const {
@@ -116,6 +221,7 @@ class Reader {
 
  private:
   const std::string& source_;
+  const std::string* text_;
 };
 
 ResultRow read_result(const Reader& r, const json& j, const std::string& at) {
@@ -174,32 +280,16 @@ CellSummary read_cell(const Reader& r, const json& j, const std::string& at) {
   return c;
 }
 
-// nlohmann reports a byte offset; people and editors want line:col.
-std::pair<int, int> line_col(const std::string& text, std::size_t byte) {
-  int line = 1, col = 1;
-  for (std::size_t i = 0; i < text.size() && i + 1 < byte; ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return {line, col};
-}
-
-}  // namespace
-
-RunSummary from_json(const json& j, const std::string& source) {
-  const Reader r(source);
+RunSummary summary_from(const json& j, const std::string& source, const std::string* text) {
+  const Reader r(source, text);
   if (!j.is_object()) r.fail("", "expected an archmatrix report (a JSON object), found " + type_name(j));
   // The schema first: a report from a newer archmatrix should say so, not
   // complain about whichever member happened to change.
   if (!j.contains("schema")) r.fail("", "not an archmatrix report: no \"schema\" member");
   const auto& schema = j["schema"];
   if (!schema.is_number_integer() || schema.get<std::int64_t>() != RunSummary::kSchema)
-    r.fail("/schema", "unsupported report schema " + schema.dump() + " (this archmatrix reads schema " +
-                          std::to_string(RunSummary::kSchema) + ")");
+    r.fail("/schema", "unsupported report schema " + (schema.is_number() ? schema.dump() : type_name(schema)) +
+                          " (this archmatrix reads schema " + std::to_string(RunSummary::kSchema) + ")");
   RunSummary s;
   s.archmatrix_version = r.str(j, "", "archmatrix");
   s.matrix = r.str(j, "", "matrix");
@@ -218,6 +308,10 @@ RunSummary from_json(const json& j, const std::string& source) {
   return s;
 }
 
+}  // namespace
+
+RunSummary from_json(const json& j, const std::string& source) { return summary_from(j, source, nullptr); }
+
 RunSummary read_report(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw util::InputError(path.string(), 0, 0, std::string("cannot read: ") + std::strerror(errno));
@@ -235,8 +329,18 @@ RunSummary read_report(const std::filesystem::path& path) {
     std::string what = e.what();
     if (auto p = what.find(": "); p != std::string::npos) what = what.substr(p + 2);
     throw util::InputError(path.string(), line, col, "not JSON: " + what);
+  } catch (const json::exception& e) {
+    // A number too large for a double ("1e400") is out_of_range, with no
+    // offset: the number's text, quoted in the message, finds its line.
+    std::string what = e.what();
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    std::size_t at = 0;
+    if (auto q = what.find('\''), q2 = what.rfind('\''); q != std::string::npos && q2 > q)
+      at = text.find(what.substr(q + 1, q2 - q - 1));
+    const auto [line, col] = line_col(text, at == std::string::npos ? 1 : at + 1);
+    throw util::InputError(path.string(), line, col, "not JSON: " + what);
   }
-  return from_json(j, path.string());
+  return summary_from(j, path.string(), &text);
 }
 
 }  // namespace archmatrix::report

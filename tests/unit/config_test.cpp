@@ -63,6 +63,22 @@ TEST(ConfigMatrix, ParsesAxesDefaultsAndTimeouts) {
   EXPECT_EQ(m.entries[0].memory_mib, 2048);
 }
 
+TEST(ConfigMatrix, ADuplicateAxisValueIsLocated) {
+  // 4K and 4096 are one value: the second is the duplicate.
+  const auto e = error_of([] { matrix("cells:\n  - arch: aarch64\n    page_size: [4K, 16K, 4096]\n"); });
+  EXPECT_EQ(e.rfind("m.yaml:3:16: ", 0), 0u) << e;
+  EXPECT_NE(e.find("'4096' repeats the value 4K of axis page_size"), std::string::npos) << e;
+}
+
+TEST(ConfigMatrix, ALongReleaseIsRejectedNotMatched) {
+  std::string release = "6";
+  while (release.size() < 100000) release += ".1";
+  const auto e = error_of([&] { matrix("cells:\n  - arch: x86_64\n    release: \"" + release + "\"\n"); });
+  EXPECT_EQ(e.rfind("m.yaml:3:14: '6.1.1.1", 0), 0u) << e.substr(0, 200);
+  EXPECT_NE(e.find("(100001 characters) is not a value of axis release"), std::string::npos) << e.substr(0, 300);
+  EXPECT_LT(e.size(), 300u);
+}
+
 TEST(ConfigMatrix, NumberOutOfRange) {
   const auto e = error_of([] { matrix("defaults: {memory: lots}\ncells:\n  - arch: x86_64\n"); });
   EXPECT_NE(e.find("expected a whole number from 128 to 16384 for 'memory', found 'lots'"), std::string::npos) << e;
@@ -247,6 +263,36 @@ TEST(ConfigKernel, UnknownSuite) {
                        "k", "/nonexistent");
   });
   EXPECT_NE(e.find("expected suite bookworm, trixie or sid, found 'buster'"), std::string::npos) << e;
+}
+
+TEST(ConfigKernel, ADebianPackageMustBeAPackageName) {
+  // The name becomes a cache path and an apt-get argument: never a path or an option.
+  for (const std::string bad : {"../../x", "-oDir::Cache=/tmp/evil", "linux image", "Linux-Image", "a", "x/y"}) {
+    const auto e = error_of([&] {
+      load_kernel_recipe(YamlReader::load_string("arch: x86_64\nsource: debian\ndebian:\n  suite: bookworm\n"
+                                                 "  package: \"" + bad + "\"\nprovides: {release: '6.1'}\n",
+                                                 "k.yaml"),
+                         "k", "/nonexistent");
+    });
+    EXPECT_EQ(e.rfind("k.yaml:5:12: expected a Debian package name", 0), 0u) << e;
+  }
+  EXPECT_EQ(load_kernel_recipe(YamlReader::load_string("arch: x86_64\nsource: debian\ndebian:\n  suite: bookworm\n"
+                                                       "  package: linux-image-6.1.0-28+deb12-amd64\n"
+                                                       "provides: {release: '6.1'}\n",
+                                                       "k.yaml"),
+                               "k", "/nonexistent")
+                .package,
+            "linux-image-6.1.0-28+deb12-amd64");
+}
+
+TEST_F(ScenarioFiles, AMissingSourcesKeyIsBadInputAtTheBuildSection) {
+  // yaml-cpp threw InvalidNode here, which main reported as an internal error.
+  auto e = error_of([&] { load("name: demo\nsummary: s\nbuild:\n  link: static\n"); });
+  EXPECT_EQ(e.rfind("demo/scenario.yaml:4:3: missing required key 'sources'", 0), 0u) << e;
+  e = error_of([&] {
+    load("name: demo\nsummary: s\nbuild:\n  sources: [main.c]\n  link: dynamic\n  libraries:\n    - name: x\n");
+  });
+  EXPECT_EQ(e.rfind("demo/scenario.yaml:7:7: missing required key 'sources'", 0), 0u) << e;
 }
 
 TEST(ConfigProject, TheRepositorysOwnFilesLoad) {

@@ -151,5 +151,19 @@ TEST(Plan, DuplicateCellIdsAreRejected) {
   EXPECT_THROW(make_plan(project), util::InputError);
 }
 
+TEST(Plan, TheNumberOfCellsIsCappedBeforeAnyIsMade) {
+  // 5000 releases: 5000 candidate cells, counted, not built.
+  auto project = small_project();
+  auto& releases = project.matrix.entries[0].axes["release"];
+  for (int i = 0; i < 5000; ++i) releases.push_back(std::to_string(i + 1));
+  try {
+    make_plan(project);
+    FAIL() << "expected an error";
+  } catch (const util::InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("the matrix expands to 10001 cells; at most 4096"), std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace archmatrix::plan
