@@ -9,6 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Host unit tests (C++) compile plan.c and facts.c and include this file. */
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define AGENT_VERSION "archmatrix-agent 1.0"
 #define PROTOCOL_VERSION "1"
 
@@ -36,6 +41,7 @@
 #define DEFAULT_UID 65534
 
 #define PLAN_PATH "/archmatrix/plan"
+#define TMP_PATH "/tmp"
 
 /* ---- frame.c: encoding and the console ---- */
 
@@ -92,13 +98,25 @@ struct plan {
  * -1 with a reason in `err` when there is no usable nonce. */
 int plan_load(const char *path, struct plan *plan, char *err, size_t errlen);
 
+/* Parses plan text in place: `text` holds `len` bytes and one more writable
+ * byte after them; the plan's strings point into it. A malformed scenario
+ * line becomes a scenario with `error` set; returns -1 with a reason in
+ * `err` when there is no usable nonce or the text has a NUL byte. Pure (but
+ * for agent_log), so host tests can feed it anything. */
+int plan_parse(char *text, size_t len, struct plan *plan, char *err, size_t errlen);
+
 /* ---- run.c ---- */
 
 /* Set up once, before the first scenario: SIGCHLD is blocked and read
- * through a signalfd, /dev/null is opened. */
+ * through a signalfd. */
 int run_init(void);
 
-/* Runs one scenario under supervision and sends `begin`, `beat`s and `result`. */
+/* Mounts a new, empty tmpfs on /tmp (mode 1777) in place of the old one.
+ * Returns 0, or -1 with errno set. */
+int fresh_tmp(void);
+
+/* Runs one scenario under supervision and sends `begin`, `beat`s and `result`:
+ * each in a fresh /tmp, with only fds 0, 1 and 2 open. */
 void run_scenario(const struct scenario *s);
 
 /* Reaps any zombies (PID 1 inherits every orphan). */
@@ -112,5 +130,9 @@ void kill_all_others(int wait_ms);
 unsigned long long monotonic_ms(void);
 /* Reads a small file into buf (NUL-terminated); returns bytes read or -1. */
 long read_small_file(const char *path, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -137,15 +137,20 @@ static int cpu_has_la57(void) {
 }
 #endif
 
-/* The first line of a small /proc file, without its newline. */
+/* A fact the agent could not read is left out, never sent as "": the runner
+ * then knows it is unknown (a predicate over it cannot be decided) instead
+ * of comparing against an empty value. */
+static void msg_known(const char *key, const char *value) {
+  if (value && value[0]) msg_str(key, value);
+}
+
+/* The first line of a small /proc file, without its newline; nothing if the
+ * file cannot be read or its first line is empty. */
 static void msg_file_line(const char *key, const char *path) {
   char buf[256];
-  if (read_small_file(path, buf, sizeof buf) < 0) {
-    msg_str(key, "");
-    return;
-  }
+  if (read_small_file(path, buf, sizeof buf) < 0) return;
   buf[strcspn(buf, "\n")] = '\0';
-  msg_str(key, buf);
+  msg_known(key, buf);
 }
 
 void facts_send(void) {
@@ -154,17 +159,19 @@ void facts_send(void) {
   uintptr_t user_top = probe_user_top(page);
   uintptr_t default_top = probe_default_top(page);
   struct utsname u;
-  if (uname(&u) != 0) memset(&u, 0, sizeof u);
+  if (uname(&u) != 0) memset(&u, 0, sizeof u);  /* all three left out below */
 
   msg_begin();
   msg_uint("page_size", page);
-  msg_hex("user_top", user_top);
-  msg_uint("va_bits", bits_for(user_top ? user_top - 1 : 0));
+  if (user_top) {  /* 0: not even our own stack's page probed as inside */
+    msg_hex("user_top", user_top);
+    msg_uint("va_bits", bits_for(user_top - 1));
+  }
   msg_hex("mmap_default_top", default_top);
   msg_uint("va_bits_default", bits_for(default_top ? default_top - 1 : 0));
-  msg_str("kernel_release", u.release);
-  msg_str("kernel_version", u.version);
-  msg_str("machine", u.machine);
+  msg_known("kernel_release", u.release);
+  msg_known("kernel_version", u.version);
+  msg_known("machine", u.machine);
   long long mem = meminfo_kib("MemTotal");
   if (mem >= 0) msg_uint("mem_total_kib", (unsigned long long)mem);
   msg_file_line("overcommit_memory", "/proc/sys/vm/overcommit_memory");

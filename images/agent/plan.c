@@ -94,6 +94,45 @@ static void parse_scenario(char **f, size_t n, struct scenario *s) {
   s->argv[n - 4] = NULL;
 }
 
+int plan_parse(char *text, size_t len, struct plan *plan, char *err, size_t errlen) {
+  plan->nonce[0] = '\0';
+  plan->count = 0;
+  plan->dropped = 0;
+  text[len] = '\0';
+  /* The runner never writes one, and everything after it would be silently
+   * lost to the string functions below. */
+  const char *nul = memchr(text, '\0', len);
+  if (nul) {
+    snprintf(err, errlen, "the plan has a NUL byte at offset %zu", (size_t)(nul - text));
+    return -1;
+  }
+
+  char *fields[MAX_ARGS + 6];
+  for (char *line = text; line && *line;) {
+    char *nl = strchr(line, '\n');
+    if (nl) *nl = '\0';
+    size_t ll = strlen(line);
+    if (ll > 0 && line[ll - 1] == '\r') line[ll - 1] = '\0';
+    size_t n = split(line, fields, sizeof fields / sizeof fields[0]);
+    if (strcmp(fields[0], "nonce") == 0 && n == 2 && !plan->nonce[0] && is_nonce(fields[1])) {
+      memcpy(plan->nonce, fields[1], NONCE_LEN + 1);
+    } else if (strcmp(fields[0], "scenario") == 0 && n >= 2 && fields[1][0]) {
+      if (plan->count < MAX_SCENARIOS)
+        parse_scenario(fields, n, &plan->scenarios[plan->count++]);
+      else
+        plan->dropped++;
+    } else if (strcmp(fields[0], "scenario") == 0) {
+      agent_log("plan: ignoring a scenario line without a name");
+    }
+    line = nl ? nl + 1 : NULL;
+  }
+  if (!plan->nonce[0]) {
+    snprintf(err, errlen, "no valid 'nonce <16 lower-case hex digits>' line");
+    return -1;
+  }
+  return 0;
+}
+
 int plan_load(const char *path, struct plan *plan, char *err, size_t errlen) {
   plan->nonce[0] = '\0';
   plan->count = 0;
@@ -118,29 +157,9 @@ int plan_load(const char *path, struct plan *plan, char *err, size_t errlen) {
     snprintf(err, errlen, "%s is larger than %d bytes", path, PLAN_MAX);
     return -1;
   }
-  text[len] = '\0';
-
-  char *fields[MAX_ARGS + 6];
-  for (char *line = text; line && *line;) {
-    char *nl = strchr(line, '\n');
-    if (nl) *nl = '\0';
-    size_t ll = strlen(line);
-    if (ll > 0 && line[ll - 1] == '\r') line[ll - 1] = '\0';
-    size_t n = split(line, fields, sizeof fields / sizeof fields[0]);
-    if (strcmp(fields[0], "nonce") == 0 && n == 2 && !plan->nonce[0] && is_nonce(fields[1])) {
-      memcpy(plan->nonce, fields[1], NONCE_LEN + 1);
-    } else if (strcmp(fields[0], "scenario") == 0 && n >= 2 && fields[1][0]) {
-      if (plan->count < MAX_SCENARIOS)
-        parse_scenario(fields, n, &plan->scenarios[plan->count++]);
-      else
-        plan->dropped++;
-    } else if (strcmp(fields[0], "scenario") == 0) {
-      agent_log("plan: ignoring a scenario line without a name");
-    }
-    line = nl ? nl + 1 : NULL;
-  }
-  if (!plan->nonce[0]) {
-    snprintf(err, errlen, "%s has no valid 'nonce <16 lower-case hex digits>' line", path);
+  char why[200];
+  if (plan_parse(text, len, plan, why, sizeof why) != 0) {
+    snprintf(err, errlen, "%s: %s", path, why);
     return -1;
   }
   return 0;

@@ -1,8 +1,10 @@
 /* Runs one scenario under supervision (docs/protocol.md, kinds begin, beat,
  * result).
  *
- * The child gets its own session, pipes for stdout/stderr, /dev/null for
- * stdin, the plan's uid, cwd /tmp and a fixed small environment. The parent
+ * Each scenario gets a /tmp of its own (a new, empty tmpfs), so nothing one
+ * scenario leaves there, a full tmpfs included, reaches the next. The child
+ * gets its own session, pipes for stdout/stderr, /dev/null for stdin, only
+ * fds 0, 1 and 2, the plan's uid, cwd /tmp and a fixed small environment. The parent
  * never blocks on the child: both pipes are non-blocking, the first
  * OUTPUT_KEEP bytes of each are kept and the rest counted and thrown away,
  * SIGCHLD arrives through a signalfd in the same poll(). Scenario output
@@ -15,7 +17,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -131,6 +135,16 @@ static void send_result(const char *name, const char *status, const char *value,
   msg_send("result");
 }
 
+/* Replaces /tmp with a new, empty tmpfs. Every process of the previous
+ * scenario is dead by now, so the old one is normally unmounted at once; a
+ * lazy unmount covers a mount that is still busy anyway. Returns 0, or -1
+ * with errno set when the new tmpfs cannot be mounted. */
+int fresh_tmp(void) {
+  if (umount2(TMP_PATH, 0) != 0 && errno != EINVAL) umount2(TMP_PATH, MNT_DETACH);
+  if (mount("tmpfs", TMP_PATH, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0) return -1;
+  return chmod(TMP_PATH, 01777);
+}
+
 /* In the child, between fork and exec. Any failure is written to `errfd` (a
  * close-on-exec pipe: the parent reads EOF when exec succeeds). */
 static void child_exec(const struct scenario *s, int out_w, int err_w, int errfd) {
@@ -138,15 +152,18 @@ static void child_exec(const struct scenario *s, int out_w, int err_w, int errfd
   const char *stage = "stdin";
   const char *what = "/dev/null";
   setsid();
-  int in = open("/dev/null", O_RDONLY);
+  /* Close-on-exec, so the scenario gets fd 0 and not a second copy of it
+   * (fds 0-2 are always open here, so `in` is never 0 itself). */
+  int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (in < 0) {
     /* No /dev/null: an empty pipe gives the same EOF. */
     int p[2];
-    if (pipe(p) != 0) goto fail;
+    if (pipe2(p, O_CLOEXEC) != 0) goto fail;
     close(p[1]);
     in = p[0];
   }
   if (dup2(in, 0) < 0) goto fail;
+  close(in);
   stage = "dup2";
   what = "stdout/stderr";
   if (dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) goto fail;
@@ -196,6 +213,10 @@ void run_scenario(const struct scenario *s) {
     return;
   }
   reap_zombies();
+  if (fresh_tmp() != 0) {
+    error_result(s, "a fresh /tmp (tmpfs)", errno);
+    return;
+  }
 
   int op[2] = {-1, -1}, ep[2] = {-1, -1}, xp[2] = {-1, -1};
   if (pipe2(op, O_CLOEXEC) != 0 || pipe2(ep, O_CLOEXEC) != 0 || pipe2(xp, O_CLOEXEC) != 0) {

@@ -72,7 +72,9 @@ Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progre
   }
   // A kernel or build that fails turns its cells into ERROR results; the
   // other cells still run, so one bad download loses nobody else's results.
-  // A binary built for the wrong guest is bad input instead: nothing boots.
+  // A scenario that does not build is that scenario's ERROR only (its
+  // binaries' `failed`); the agent not building is its arch's. A binary
+  // built for the wrong guest is bad input instead: nothing boots.
   std::vector<const config::KernelRecipe*> kernels;
   for (const auto& [id, k] : recipes) kernels.push_back(k);
   auto pk = prepare_kernels(kernels, o.jobs, o.refresh_kernels, progress);
@@ -84,19 +86,32 @@ Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progre
   for (auto& [arch, list] : per_arch) {
     if (util::interrupted()) break;  // the cells are all NOTRUN now; run_run says so
     std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->name < b->name; });
-    try {
-      // A package apt does not know is bad input (exit 2); one that fails to
-      // download fails this arch's build like any other build step.
-      prepare::PackageRoots roots;
-      prepare::SourceTrees trees;
-      for (const auto* s : list) {
+    // A package apt does not know is bad input (exit 2); one that fails to
+    // download fails its own scenario's build, like a compile error does.
+    prepare::PackageRoots roots;
+    prepare::SourceTrees trees;
+    std::map<std::string, prepare::ScenarioBuildFailure> unfetched;
+    std::vector<const config::ScenarioSpec*> buildable;
+    for (const auto* s : list) {
+      try {
         if (!s->packages.empty()) roots[s->name] = packages.root(*s, arch);
         // Source packages are arch-independent: fetched once, then cached.
         for (const auto& name : s->source_packages) trees[s->name].emplace_back(name, sources.fetch("bookworm", name).tree);
+        buildable.push_back(s);
+      } catch (const prepare::NoDebianMirror&) {
+        throw;  // the host cannot download anything (exit 3)
+      } catch (const std::exception& e) {
+        if (const auto* u = dynamic_cast<const util::Error*>(&e); u && u->exit_status() == util::kExitBadInput) throw;
+        unfetched[s->name] = {fmt::format("scenario {} did not build for {}: {}", s->name,
+                                          util::arch_info(arch).name, e.what()),
+                              {}};
+        progress.log(unfetched[s->name].message);
       }
-      p.binaries[arch] = builder.build(arch, list, roots, trees);
-    } catch (const prepare::NoDebianMirror&) {
-      throw;  // the host cannot download anything (exit 3)
+    }
+    try {
+      auto bins = builder.build(arch, buildable, roots, trees);
+      bins.failed.merge(unfetched);
+      p.binaries[arch] = std::move(bins);
     } catch (const util::Error& e) {
       if (e.exit_status() == util::kExitBadInput) throw;  // a binary for the wrong guest: boot nothing
       p.binary_errors[arch] = e.what();
@@ -107,6 +122,30 @@ Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progre
     }
   }
   return p;
+}
+
+const std::map<std::string, prepare::ScenarioBuildFailure>* not_built_on(const Prepared& p, util::Arch arch) {
+  auto it = p.binaries.find(arch);
+  return it == p.binaries.end() ? nullptr : &it->second.failed;
+}
+
+// A scenario that did not build is reported as if the agent had said it
+// could not run it: its checks are ERROR with the compiler's error lines,
+// and the end of its build log stands in for its stderr.
+void add_build_failures(const plan::Cell& cell, const Prepared& p, verdict::CellRun& run) {
+  const auto* not_built = not_built_on(p, cell.arch);
+  if (!not_built) return;
+  for (const auto& s : cell.scenarios) {
+    auto it = s.unsupported ? not_built->end() : not_built->find(s.spec->name);
+    if (it == not_built->end()) continue;
+    verdict::ScenarioRun r;
+    r.name = s.spec->name;
+    r.finished = true;
+    r.status = "error";
+    r.value = it->second.message;
+    r.stderr_text = it->second.log;
+    run.scenarios.push_back(std::move(r));
+  }
 }
 
 report::KernelInfo kernel_info(const config::KernelRecipe& k, const prepare::KernelArtifact* a) {
@@ -239,8 +278,9 @@ int run_run(const RunOptions& o) {
     if (auto it = prep.binary_errors.find(cell.arch); it != prep.binary_errors.end()) host_error = it->second;
     std::vector<prepare::GuestScenario> guest;
     double scenario_seconds = 0;
+    const auto* not_built = not_built_on(prep, cell.arch);
     for (const auto& s : cell.scenarios) {
-      if (s.unsupported) continue;
+      if (s.unsupported || (not_built && not_built->count(s.spec->name))) continue;
       guest.push_back({s.spec->name, static_cast<long>(scaled(s.spec->timeout_s, t.tcg_scale).count()),
                        s.spec->privileged, s.spec->args});
       scenario_seconds += s.spec->timeout_s;
@@ -278,6 +318,7 @@ int run_run(const RunOptions& o) {
   auto job_runs = sup.run(jobs);
   const bool interrupted = sup.interrupted() || util::interrupted();
   for (std::size_t j = 0; j < job_runs.size(); ++j) runs[job_cell[j]] = std::move(job_runs[j]);
+  for (std::size_t i = 0; i < lp.plan.cells.size(); ++i) add_build_failures(lp.plan.cells[i], prep, runs[i]);
 
   report::RunSummary summary;
   summary.archmatrix_version = ARCHMATRIX_VERSION;

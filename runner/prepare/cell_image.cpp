@@ -6,6 +6,7 @@
 #include <set>
 
 #include "prepare/initramfs.h"
+#include "util/error.h"
 
 namespace archmatrix::prepare {
 
@@ -13,9 +14,26 @@ namespace {
 constexpr unsigned kNobody = 65534;
 }
 
+namespace {
+
+// The plan's fields are separated by single spaces, one line each, and the
+// agent strips a line's final CR and refuses a NUL byte: a field with any of
+// those would reach the scenario as something else.
+void require_plan_field(const std::string& scenario, const std::string& what, const std::string& field) {
+  if (field.empty() || field.find_first_of(std::string(" \n\r\0", 4)) != std::string::npos)
+    throw util::Error(fmt::format("scenario {}: {} '{}' cannot be written into the guest plan (empty, or a space, "
+                                  "line break or NUL byte in it)",
+                                  scenario, what, field),
+                      util::kExitBadInput);
+}
+
+}  // namespace
+
 std::string guest_plan(const std::string& nonce, const std::vector<GuestScenario>& scenarios) {
   std::string out = "nonce " + nonce + "\n";
   for (const auto& s : scenarios) {
+    require_plan_field(s.name, "the name", s.name);
+    for (const auto& a : s.args) require_plan_field(s.name, "the argument", a);
     out += fmt::format("scenario {} {} {} /archmatrix/bin/{}", s.name, s.timeout_ms,
                        s.privileged ? 0u : kNobody, s.name);
     for (const auto& a : s.args) out += " " + a;

@@ -18,7 +18,9 @@ struct GuestScenario {
   std::vector<std::string> args;
 };
 
-/// The text of /archmatrix/plan (pure).
+/// The text of /archmatrix/plan (pure). Throws util::Error (bad input) for
+/// a name or argument the plan's syntax cannot carry (empty, or with a
+/// space, line break or NUL byte).
 std::string guest_plan(const std::string& nonce, const std::vector<GuestScenario>& scenarios);
 
 /// 16 lower-case hex digits from the OS's random source.

@@ -80,6 +80,103 @@ void require_elf(const fs::path& file, util::Arch arch, bool static_exe) {
 TargetBuilder::TargetBuilder(fs::path source_root, fs::path cache_root, Progress progress)
     : source_root_(std::move(source_root)), cache_root_(std::move(cache_root)), progress_(std::move(progress)) {}
 
+namespace {
+
+bool is_error_line(std::string_view line) {
+  for (std::string_view tag : {": error:", ": fatal error:", "undefined reference to", "multiple definition of",
+                               "CMake Error", "cannot find -l"})
+    if (line.find(tag) != std::string_view::npos) return true;
+  return false;
+}
+
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    lines.push_back(text.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return lines;
+}
+
+}  // namespace
+
+std::string build_error_lines(std::string_view log, std::size_t max_lines) {
+  const auto lines = split_lines(log);
+  std::vector<std::string_view> picked;
+  for (std::size_t i = 0; i < lines.size() && picked.size() < max_lines; ++i) {
+    if (!is_error_line(lines[i])) continue;
+    picked.push_back(lines[i]);
+    // CMake's message is the indented paragraph below its "CMake Error at".
+    if (lines[i].find("CMake Error") != std::string_view::npos)
+      for (std::size_t j = i + 1; j < lines.size() && picked.size() < max_lines; ++j) {
+        if (lines[j].empty() && j == i + 1) continue;
+        if (lines[j].empty() || lines[j].front() != ' ') break;
+        picked.push_back(lines[j]);
+        i = j;
+      }
+  }
+  if (picked.empty()) {
+    std::size_t from = lines.size() > max_lines ? lines.size() - max_lines : 0;
+    picked.assign(lines.begin() + static_cast<std::ptrdiff_t>(from), lines.end());
+  }
+  std::string out;
+  for (auto l : picked) {
+    if (!out.empty()) out += '\n';
+    out += l;
+  }
+  return out;
+}
+
+namespace {
+
+// The loader and shared libraries a dynamically linked scenario needs in the
+// guest. The scenario's own libraries come first on the search path and go
+// into the guest even when only dlopen() names them; then its Debian
+// packages' libraries, then the toolchain's.
+std::vector<GuestFile> runtime_files(const config::ScenarioSpec& s, util::Arch arch, const fs::path& bin,
+                                     const fs::path& build_dir, const PackageRoots& package_roots) {
+  const auto& info = util::arch_info(arch);
+  const fs::path libdir = build_dir / "scenarios" / (s.name + ".libs");
+  std::vector<fs::path> search{libdir};
+  if (auto it = package_roots.find(s.name); it != package_roots.end() && !it->second.empty())
+    for (const char* d : {"usr/lib", "lib"}) search.push_back(it->second / d / info.triplet);
+  for (auto& d : target_library_dirs(arch)) search.push_back(std::move(d));
+  std::vector<GuestFile> files = runtime_closure(bin, arch, search);
+  for (const auto& l : s.libraries) {
+    const fs::path so = libdir / ("lib" + l.name + ".so");
+    if (auto why = elf::check_elf(util::read_file(so), arch, elf::Linkage::shared_lib))
+      throw util::Error(fmt::format("{}: refusing to put it into a {} guest: {}", so.string(), info.name, *why),
+                        util::kExitBadInput);
+    const std::string guest = "lib/" + std::string(info.triplet) + "/" + so.filename().string();
+    if (std::none_of(files.begin(), files.end(), [&](const auto& f) { return f.guest_path == guest; }))
+      files.push_back({guest, so});
+    for (auto& f : runtime_closure(so, arch, search))
+      if (std::none_of(files.begin(), files.end(), [&](const auto& g) { return g.guest_path == f.guest_path; }))
+        files.push_back(std::move(f));
+  }
+  return files;
+}
+
+// One configure or build step of the target project, its output in `log`.
+bool run_step(const std::vector<std::string>& argv, const fs::path& log, bool append) {
+  util::CommandOptions opts;
+  opts.output_file = log;
+  opts.append = append;
+  return util::run_command(argv, opts).exit_code == 0;
+}
+
+std::string log_text(const fs::path& log) {
+  try {
+    return util::read_file(log);
+  } catch (...) {
+    return "(no log at " + log.string() + ")";
+  }
+}
+
+}  // namespace
+
 TargetBinaries TargetBuilder::build(util::Arch arch, const std::vector<const config::ScenarioSpec*>& scenarios,
                                     const PackageRoots& package_roots, const SourceTrees& source_trees) {
   const auto& info = util::arch_info(arch);
@@ -88,18 +185,10 @@ TargetBinaries TargetBuilder::build(util::Arch arch, const std::vector<const con
   // own, keyed by the canonical path of the sources.
   const std::string tree = util::sha256_hex(fs::weakly_canonical(source_root_).string()).substr(0, 12);
   const fs::path build_dir = cache_root_ / "targets" / fmt::format("{}-{}", info.name, tree);
-  fs::create_directories(build_dir);
+  const fs::path logs = build_dir / "logs";
+  fs::create_directories(logs);
   // Two runs at once share this build directory: one builds, the other waits.
   util::FileLock lock(build_dir.string() + ".lock");
-
-  const fs::path list = build_dir / "scenarios.cmake";
-  const std::string text = scenarios_cmake(scenarios, package_roots, source_trees);
-  bool changed = true;
-  try {
-    changed = util::read_file(list) != text;
-  } catch (...) {
-  }
-  if (changed) util::write_file_atomic(list, text);
 
   TargetBinaries out;
   out.build_dir = build_dir;
@@ -107,52 +196,79 @@ TargetBinaries TargetBuilder::build(util::Arch arch, const std::vector<const con
   const fs::path toolchain = source_root_ / "cmake" / "toolchains" / (std::string(info.triplet) + ".cmake");
   progress_(fmt::format("building guest binaries for {} ({} scenarios, {})", info.name, scenarios.size(),
                         toolchain.filename().string()));
-  util::CommandOptions opts;
-  opts.output_file = out.log;
-  const std::vector<std::vector<std::string>> steps{
-      {"cmake", "-S", (source_root_ / "images" / "target").string(), "-B", build_dir.string(),
-       "-DCMAKE_TOOLCHAIN_FILE=" + toolchain.string(), "-DCMAKE_BUILD_TYPE=Release",
-       "-DARCHMATRIX_SCENARIOS_FILE=" + list.string()},
-      {"cmake", "--build", build_dir.string()},
-  };
-  for (const auto& argv : steps) {
-    auto r = util::run_command(argv, opts);
-    opts.append = true;  // one log for configure and build
-    if (r.exit_code != 0)
-      throw util::Error(fmt::format("building guest binaries for {} failed ({}); log {}:\n{}", info.name,
-                                    util::quote_argv(argv), out.log.string(), util::file_tail(out.log, 25)));
-  }
 
+  const fs::path list = build_dir / "scenarios.cmake";
+  const std::vector<std::string> configure_argv{
+      "cmake", "-S", (source_root_ / "images" / "target").string(), "-B", build_dir.string(),
+      "-DCMAKE_TOOLCHAIN_FILE=" + toolchain.string(), "-DCMAKE_BUILD_TYPE=Release",
+      "-DARCHMATRIX_SCENARIOS_FILE=" + list.string()};
+  // Rewritten only when it changes: CMake regenerates when its mtime moves.
+  const auto configure = [&](const std::vector<const config::ScenarioSpec*>& set, const fs::path& log) {
+    const std::string text = scenarios_cmake(set, package_roots, source_trees);
+    bool changed = true;
+    try {
+      changed = util::read_file(list) != text;
+    } catch (...) {
+    }
+    if (changed) util::write_file_atomic(list, text);
+    return run_step(configure_argv, log, false);
+  };
+  const auto arch_failure = [&](const std::string& what, const fs::path& log) {
+    return util::Error(fmt::format("building guest binaries for {} failed ({}); log {}:\n{}", info.name, what,
+                                   log.string(), build_error_lines(log_text(log), 25)));
+  };
+  const auto fail = [&](const config::ScenarioSpec& s, const std::string& step, const std::string& why,
+                        const fs::path& log) {
+    out.failed[s.name] = {fmt::format("scenario {} did not build for {} ({}; log {}):\n{}", s.name, info.name,
+                                      step, log.string(), why),
+                          util::file_tail(log, 60)};
+    progress_(out.failed[s.name].message);
+  };
+
+  // One configure for all. If it fails, a scenario's own CMake (a missing
+  // source, its build.cmake) may be the cause: find which ones alone, then
+  // configure without them. Only a failure with no scenario at all is the
+  // arch's.
+  std::vector<const config::ScenarioSpec*> good = scenarios;
+  if (!configure(good, out.log)) {
+    if (!configure({}, out.log)) throw arch_failure("configure", out.log);
+    good.clear();
+    for (const auto* s : scenarios) {
+      const fs::path log = logs / (s->name + ".configure.log");
+      if (configure({s}, log))
+        good.push_back(s);
+      else
+        fail(*s, "configure", build_error_lines(log_text(log)), log);
+    }
+    if (!configure(good, out.log)) throw arch_failure("configure", out.log);
+  }
+  const auto build_target = [&](const std::string& target, const fs::path& log, bool append) {
+    return run_step({"cmake", "--build", build_dir.string(), "--target", target}, log, append);
+  };
+  if (!build_target("archmatrix-agent", out.log, true)) throw arch_failure("the agent", out.log);
   out.agent = build_dir / "bin" / "archmatrix-agent";
   require_elf(out.agent, arch, true);
-  for (const auto* s : scenarios) {
+
+  for (const auto* s : good) {
+    const fs::path log = logs / (s->name + ".log");
+    if (!build_target("archmatrix-build-" + s->name, log, false)) {
+      fail(*s, "compile and link", build_error_lines(log_text(log)), log);
+      continue;
+    }
     const fs::path bin = build_dir / "scenarios" / s->name;
+    // A binary for the wrong guest is bad input (exit 2): the toolchain set-up
+    // is wrong for every scenario, not this one.
     require_elf(bin, arch, s->link == config::Linkage::static_exe);
-    out.scenarios[s->name] = bin;
     if (s->link == config::Linkage::dynamic_exe) {
-      // The scenario's own libraries come first on the search path and go
-      // into the guest even when only dlopen() names them; then its Debian
-      // packages' libraries, then the toolchain's.
-      const fs::path libdir = build_dir / "scenarios" / (s->name + ".libs");
-      std::vector<fs::path> search{libdir};
-      if (auto it = package_roots.find(s->name); it != package_roots.end() && !it->second.empty())
-        for (const char* d : {"usr/lib", "lib"}) search.push_back(it->second / d / info.triplet);
-      for (auto& d : target_library_dirs(arch)) search.push_back(std::move(d));
-      auto& files = out.runtime[s->name];
-      files = runtime_closure(bin, arch, search);
-      for (const auto& l : s->libraries) {
-        const fs::path so = libdir / ("lib" + l.name + ".so");
-        if (auto why = elf::check_elf(util::read_file(so), arch, elf::Linkage::shared_lib))
-          throw util::Error(fmt::format("{}: refusing to put it into a {} guest: {}", so.string(), info.name, *why),
-                            util::kExitBadInput);
-        const std::string guest = "lib/" + std::string(info.triplet) + "/" + so.filename().string();
-        if (std::none_of(files.begin(), files.end(), [&](const auto& f) { return f.guest_path == guest; }))
-          files.push_back({guest, so});
-        for (auto& f : runtime_closure(so, arch, search))
-          if (std::none_of(files.begin(), files.end(), [&](const auto& g) { return g.guest_path == f.guest_path; }))
-            files.push_back(std::move(f));
+      try {
+        out.runtime[s->name] = runtime_files(*s, arch, bin, build_dir, package_roots);
+      } catch (const util::Error& e) {
+        if (e.exit_status() == util::kExitBadInput) throw;
+        fail(*s, "its shared libraries", e.what(), log);
+        continue;
       }
     }
+    out.scenarios[s->name] = bin;
   }
   return out;
 }

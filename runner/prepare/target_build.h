@@ -4,7 +4,9 @@
 // target's toolchain file, in a build directory of its own under the cache.
 // Host and target never share a compiler, flags or an output directory
 // (seed 004), and every binary is checked against the target's ELF identity
-// before anything boots with it.
+// before anything boots with it. Scenarios are built one target at a time,
+// so a scenario that does not build is that scenario's failure, never its
+// arch's: the agent and every other scenario still build.
 
 #include <filesystem>
 #include <functional>
@@ -19,9 +21,18 @@
 
 namespace archmatrix::prepare {
 
+/// Why one scenario has no binary for a target (prepare only; the run turns
+/// it into that scenario's ERROR on every cell of the arch).
+struct ScenarioBuildFailure {
+  std::string message;  ///< one paragraph: the scenario, the arch, the compiler's (or CMake's) error lines
+  std::string log;      ///< the end of its build log, for the report
+};
+
 struct TargetBinaries {
   std::filesystem::path agent;
-  std::map<std::string, std::filesystem::path> scenarios;  ///< by scenario name
+  std::map<std::string, std::filesystem::path> scenarios;  ///< by scenario name, those that built
+  /// By scenario name: those that did not build (absent from `scenarios`).
+  std::map<std::string, ScenarioBuildFailure> failed;
   /// By scenario name, for dynamically linked ones: the loader and shared
   /// libraries the guest needs (prepare/dynamic_closure.h).
   std::map<std::string, std::vector<GuestFile>> runtime;
@@ -46,9 +57,12 @@ class TargetBuilder {
   using Progress = std::function<void(std::string_view)>;
   TargetBuilder(std::filesystem::path source_root, std::filesystem::path cache_root, Progress progress);
 
-  /// Builds (incrementally) and checks. Throws util::Error with the tail of
-  /// the build log if the build fails, or naming the binary and what is wrong
-  /// with it if an ELF check fails.
+  /// Builds (incrementally) and checks. A scenario whose configure step,
+  /// compilation, link or runtime closure fails goes into `failed` with its
+  /// error lines; the others are built all the same. Throws util::Error with
+  /// the log's error lines when the target cannot be built at all (the
+  /// toolchain, the agent), and util::Error with kExitBadInput naming the
+  /// binary and what is wrong with it when an ELF check fails.
   /// package_roots: where each scenario's Debian packages are; their
   /// headers and libraries are built against and their shared libraries
   /// searched (after the scenario's own, before the toolchain's).
@@ -61,6 +75,12 @@ class TargetBuilder {
   std::filesystem::path source_root_, cache_root_;
   Progress progress_;
 };
+
+/// The lines of a build log that say what went wrong: the compiler's and
+/// linker's `error:` lines, `undefined reference`s and CMake's `CMake Error`
+/// paragraphs, at most max_lines of them; the log's last lines when none
+/// match (pure).
+std::string build_error_lines(std::string_view log, std::size_t max_lines = 12);
 
 /// Checks one file against arch and linkage; throws util::Error naming the
 /// file and the mismatch.

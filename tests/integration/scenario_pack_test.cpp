@@ -2,11 +2,15 @@
 // dynamically linked program: its loader and libc come from the target's
 // libraries into the guest, and it runs on aarch64, armhf and x86_64 cells.
 // A second pack links a shared library from a Debian package of the target
-// arch (build.packages), which goes into aarch64 and armhf guests.
+// arch (build.packages), which goes into aarch64 and armhf guests. A third
+// checks what each scenario starts with: a fresh /tmp after one that filled
+// it, only fds 0-2, and one scenario that does not compile costing nobody
+// else their results.
 
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
 #include <regex>
 
 #include "run_helpers.h"
@@ -91,6 +95,117 @@ TEST(ScenarioPack, AProgramLinksASharedLibraryFromADebianPackageOfTheTarget) {
     const std::string detail = s["results"][0]["detail"];
     EXPECT_TRUE(std::regex_search(detail, shown)) << c["id"] << ": " << detail;
   }
+}
+
+// What every scenario of the isolation pack checks first: cwd /tmp, an empty
+// /tmp with room in it, and no open fd but 0, 1 and 2.
+const char* const kStartChecks = R"(#define _GNU_SOURCE
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+#include "archmatrix_check.h"
+
+static void check_start(void) {
+  char cwd[256] = "?";
+  if (!getcwd(cwd, sizeof cwd)) strcpy(cwd, "?");
+  int entries = 0;
+  char first[256] = "";
+  DIR *d = opendir("/tmp");
+  for (struct dirent *e; d && (e = readdir(d));) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    if (!entries++) snprintf(first, sizeof first, "%s", e->d_name);
+  }
+  if (d) closedir(d);
+  struct statvfs v = {0};
+  statvfs("/tmp", &v);
+  check("fresh-tmp", d && !entries && !strcmp(cwd, "/tmp") && v.f_bavail > 0,
+        "cwd %s, %d entries in /tmp (first '%s'), %llu blocks free", cwd, entries, first,
+        (unsigned long long)v.f_bavail);
+  char open_fds[1024] = "";
+  int extra = 0;
+  DIR *f = opendir("/proc/self/fd");
+  for (struct dirent *e; f && (e = readdir(f));) {
+    if (e->d_name[0] == '.' || atoi(e->d_name) == dirfd(f)) continue;
+    char link[64], target[256] = "?";
+    snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    target[n > 0 ? n : 1] = '\0';
+    size_t used = strlen(open_fds);
+    snprintf(open_fds + used, sizeof open_fds - used, " %s=%s", e->d_name, target);
+    if (atoi(e->d_name) > 2) extra++;
+  }
+  if (f) closedir(f);
+  check("only-std-fds", f && !extra, "open fds:%s", open_fds);
+}
+)";
+
+// One scenario fills /tmp to ENOSPC and leaves its files there; the next
+// (and the built-in sparse-tmpfs, whose checks a full /tmp made FAIL) must
+// start with an empty one. A third does not compile: it is ERROR with the
+// compiler's line, and the others still run. Filling /tmp (half of the
+// 2 GiB guest) took 85 s under TCG on a loaded 2-core host: hence its timeout.
+TEST(ScenarioPack, EachScenarioStartsFreshAndABrokenOneIsOnlyItsOwnError) {
+  const fs::path dir = scratch("isolation");
+  const std::string checks = "checks:\n  fresh-tmp: {summary: an empty /tmp as cwd}\n"
+                             "  only-std-fds: {summary: only fds 0 1 2 open}\n";
+  write(dir / "pack" / "a-fill-tmp" / "scenario.yaml",
+        "name: a-fill-tmp\nsummary: fills /tmp\nbuild: {sources: [fill.c]}\nrun: {timeout: 400}\n" + checks +
+            "  filled: {summary: /tmp was written until ENOSPC}\n");
+  write(dir / "pack" / "a-fill-tmp" / "fill.c",
+        std::string(kStartChecks) +
+            "#include <errno.h>\n#include <fcntl.h>\n"
+            "int main(void) {\n  check_start();\n"
+            "  static char block[1 << 20];\n  memset(block, 0x5a, sizeof block);\n"
+            "  int fd = open(\"/tmp/filler\", O_WRONLY | O_CREAT, 0644);\n"
+            "  unsigned long long total = 0;\n  int err = 0;\n"
+            "  for (size_t chunk = sizeof block; fd >= 0 && chunk; chunk /= 2) {\n"
+            "    for (;;) { ssize_t w = write(fd, block, chunk); if (w <= 0) { err = errno; break; } total += w; }\n"
+            "  }\n"
+            "  int fd2 = open(\"/tmp/left-behind\", O_WRONLY | O_CREAT, 0644);\n"
+            "  check(\"filled\", fd >= 0 && err == ENOSPC && total > 0, \"%llu bytes, then %s\", total, strerror(err));\n"
+            "  (void)fd2;\n  return check_failures() ? 1 : 0;\n}\n");
+  write(dir / "pack" / "b-after-fill" / "scenario.yaml",
+        "name: b-after-fill\nsummary: runs after a-fill-tmp\nbuild: {sources: [after.c]}\nrun: {timeout: 30}\n" +
+            checks);
+  write(dir / "pack" / "b-after-fill" / "after.c",
+        std::string(kStartChecks) + "int main(void) { check_start(); return check_failures() ? 1 : 0; }\n");
+  write(dir / "pack" / "c-broken" / "scenario.yaml",
+        "name: c-broken\nsummary: does not compile\nbuild: {sources: [broken.c]}\n");
+  write(dir / "pack" / "c-broken" / "broken.c", "int main(void) {\n  int x = 1\n  return x;\n}\n");
+
+  auto o = run_archmatrix({"run", "--matrix", kMatrix, "--scenarios", (dir / "pack").string(), "--scenario",
+                           "a-fill-tmp", "--scenario", "b-after-fill", "--scenario", "c-broken", "--scenario",
+                           "sparse-tmpfs", "--cell", "x86_64-6.1", "--out", (dir / "out").string()},
+                          dir / "log.txt");
+  EXPECT_EQ(o.exit_code, 1) << o.log;  // c-broken is an ERROR
+  const auto r = read_report(dir / "out");
+  ASSERT_EQ(r["cells"].size(), 1u) << o.log;
+  const auto& cell = r["cells"][0];
+  EXPECT_EQ(cell["end"], "completed") << cell["end_detail"];
+  // Every fact the agent sends has a value (one it cannot read is left out).
+  for (const auto& [key, value] : cell["facts"].items()) EXPECT_NE(value, "") << key;
+  std::map<std::string, std::string> codes;
+  for (const auto& s : cell["scenarios"])
+    for (const auto& res : s["results"]) {
+      const std::string id = s["scenario"].get<std::string>() + "/" + res["check"].get<std::string>();
+      codes[id] = res["code"];
+      if (s["scenario"] == "c-broken") {
+        EXPECT_EQ(res["code"], "ERROR");
+        const std::string m = res["message"];
+        EXPECT_NE(m.find("did not build for x86_64"), std::string::npos) << m;
+        EXPECT_NE(m.find("broken.c:3:"), std::string::npos) << m;
+        EXPECT_NE(m.find("error:"), std::string::npos) << m;
+      } else {
+        EXPECT_EQ(res["code"], "PASS") << id << ": " << res["message"] << " " << res["detail"];
+      }
+    }
+  for (const char* id : {"a-fill-tmp/fresh-tmp", "a-fill-tmp/only-std-fds", "a-fill-tmp/filled",
+                         "b-after-fill/fresh-tmp", "b-after-fill/only-std-fds", "c-broken/"})
+    EXPECT_TRUE(codes.count(id)) << id;
+  EXPECT_GE(codes.size(), 7u);  // and sparse-tmpfs's checks
 }
 
 // A package apt does not know is bad input: one line naming the scenario,
