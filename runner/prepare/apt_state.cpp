@@ -9,6 +9,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/subprocess.h"
+#include "util/text_safe.h"
 
 namespace archmatrix::prepare {
 
@@ -18,7 +19,7 @@ namespace {
 
 constexpr const char* kKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
-std::string tail(const std::string& s, std::size_t n = 1500) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
+using util::tail;
 
 }  // namespace
 

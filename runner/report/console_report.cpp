@@ -5,27 +5,23 @@
 #include <algorithm>
 #include <set>
 
+#include "util/text_safe.h"
+
 namespace archmatrix::report {
 
 namespace {
+
+// Continuation lines of a multi-line reason are indented under it, so every
+// line of guest text shows and the next note still starts at the margin.
+constexpr std::string_view kNoteBreak = "\n      ";
+
+std::string safe(std::string_view s) { return util::terminal_text(s, 200, kNoteBreak); }
 
 std::string column_name(const std::string& scenario, const std::string& check) {
   return check.empty() ? scenario : scenario + "/" + check;
 }
 
 }  // namespace
-
-std::string terminal_safe(std::string_view s, std::size_t max) {
-  std::string out;
-  for (char c : s) {
-    if (out.size() >= max) {
-      out += "...";
-      break;
-    }
-    out += (c >= 0x20 && c < 0x7f) ? c : (c == '\n' ? ' ' : '?');
-  }
-  return out;
-}
 
 std::string console_summary(const RunSummary& s) {
   std::vector<std::string> columns;
@@ -55,20 +51,20 @@ std::string console_summary(const RunSummary& s) {
     }
     out += "\n";
   }
-  for (std::size_t i = 0; i < columns.size(); ++i) out += fmt::format("[{}] {}\n", i + 1, columns[i]);
+  for (std::size_t i = 0; i < columns.size(); ++i) out += fmt::format("[{}] {}\n", i + 1, safe(columns[i]));
 
   std::string notes;
   for (const auto& c : s.cells) {
-    for (const auto& m : c.fact_mismatches) notes += fmt::format("  {}: WRONG GUEST: {}\n", c.id, terminal_safe(m));
+    for (const auto& m : c.fact_mismatches) notes += fmt::format("  {}: WRONG GUEST: {}\n", c.id, safe(m));
     for (const auto& sc : c.scenarios)
       for (const auto& r : sc.results) {
         if (r.code == verdict::Code::PASS) continue;
         notes += fmt::format("  {} {}: {}: {}{}\n", verdict::code_name(r.code), c.id,
-                             column_name(sc.scenario, r.check), terminal_safe(r.message),
-                             r.detail.empty() ? "" : " | " + terminal_safe(r.detail));
+                             column_name(sc.scenario, r.check), safe(r.message),
+                             r.detail.empty() ? "" : " | " + safe(r.detail));
       }
   }
-  for (const auto& k : s.skipped) notes += fmt::format("  SKIPPED {}: {}\n", k.id, terminal_safe(k.reason));
+  for (const auto& k : s.skipped) notes += fmt::format("  SKIPPED {}: {}\n", k.id, safe(k.reason));
   if (!notes.empty()) out += "\n" + notes;
 
   std::string tally;
