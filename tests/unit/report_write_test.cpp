@@ -77,7 +77,7 @@ TEST(ReportSet, AFailedWriteOfAnyFileKeepsEveryPreviousReport) {
     EXPECT_THROW(write_all_reports(new_run(), s.dir, failing_write_at(k)), util::Error);
     EXPECT_EQ(snapshot(s.dir), before);
   }
-  testing::record_fault("disk full on any one report file", !::testing::Test::HasFailure(), 0);
+  archmatrix::testing::record_fault("disk full on any one report file", !::testing::Test::HasFailure(), 0);
 }
 
 TEST(ReportSet, AFailedRenameOfAnyFileKeepsEveryPreviousReport) {
@@ -89,7 +89,7 @@ TEST(ReportSet, AFailedRenameOfAnyFileKeepsEveryPreviousReport) {
     EXPECT_THROW(write_all_reports(new_run(), s.dir, failing_rename_at(k)), util::Error);
     EXPECT_EQ(snapshot(s.dir), before);
   }
-  testing::record_fault("report rename fails part-way through the set", !::testing::Test::HasFailure(), 0);
+  archmatrix::testing::record_fault("report rename fails part-way through the set", !::testing::Test::HasFailure(), 0);
 }
 
 TEST(ReportSet, AFailureInAnEmptyDirectoryLeavesItEmpty) {
