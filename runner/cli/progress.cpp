@@ -7,6 +7,8 @@
 #include <cstring>
 #include <iostream>
 
+#include "util/text_safe.h"
+
 namespace archmatrix::cli {
 
 Progress::Progress(bool live) : live_(live), t0_(std::chrono::steady_clock::now()) {}
@@ -70,7 +72,7 @@ std::string Progress::status() const {
   if (cells_ == 0) {  // preparing: kernel builds
     std::string s = fmt::format("{:.0f}s: preparing", elapsed());
     for (const auto& [name, what] : running_) s += fmt::format(" | {}: {}", name, what);
-    return s.size() > 160 ? s.substr(0, 157) + "..." : s;
+    return util::terminal_text(s, 157);
   }
   const std::size_t running = running_.size();
   const std::size_t queued = cells_ - done_ - running;
@@ -84,7 +86,7 @@ std::string Progress::status() const {
   std::string doing;
   for (const auto& [cell, what] : running_) doing += fmt::format("{}{}: {}", doing.empty() ? "" : ", ", cell, what);
   if (!doing.empty()) s += " | " + doing;
-  return s.size() > 160 ? s.substr(0, 157) + "..." : s;
+  return util::terminal_text(s, 157);
 }
 
 void Progress::redraw() {

@@ -11,6 +11,7 @@
 #include "report/write_reports.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/text_safe.h"
 
 namespace archmatrix::cli {
 
@@ -28,11 +29,7 @@ struct MergeOptions {
 };
 
 // Notes quote cell ids and matrix paths read from files: keep the terminal safe.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (char c : s) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return out;
-}
+std::string printable(const std::string& s) { return util::terminal_text(s, 1000); }
 
 int run_diff(const DiffOptions& o) {
   const auto before = report::read_report(o.before);

@@ -10,6 +10,7 @@
 #include "util/fs.h"
 #include "util/sha256.h"
 #include "util/subprocess.h"
+#include "util/text_safe.h"
 
 namespace archmatrix::prepare {
 
@@ -19,7 +20,7 @@ namespace {
 
 constexpr const char* kKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
-std::string tail(const std::string& s, std::size_t n = 1500) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
+using util::tail;
 
 }  // namespace
 

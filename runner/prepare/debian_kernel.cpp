@@ -12,6 +12,7 @@
 #include "util/fs.h"
 #include "util/sha256.h"
 #include "util/subprocess.h"
+#include "util/text_safe.h"
 
 namespace archmatrix::prepare {
 
@@ -24,7 +25,7 @@ bool is_kernel_package(const std::string& name) {
   return name.rfind("linux-image-", 0) == 0 || name.rfind("linux-binary-", 0) == 0;
 }
 
-std::string tail(const std::string& s, std::size_t n = 1500) { return s.size() <= n ? s : "..." + s.substr(s.size() - n); }
+using util::tail;
 
 // The image inside an extracted package tree: boot/vmlinuz-<release> (up to
 // trixie) or usr/lib/modules/<release>/vmlinuz (sid's linux-binary-*).

@@ -18,6 +18,7 @@
 #include "util/fs.h"
 #include "util/sha256.h"
 #include "util/subprocess.h"
+#include "util/text_safe.h"
 
 namespace archmatrix::prepare {
 
@@ -52,9 +53,7 @@ std::string last_log_line(const fs::path& log) {
   while (!t.empty() && (t.back() == '\n' || t.back() == ' ')) t.pop_back();
   const auto b = t.find_first_not_of(' ');
   t = b == std::string::npos ? "" : t.substr(b);
-  std::string out;
-  for (char c : t) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
-  return out.size() > 60 ? out.substr(0, 60) : out;
+  return util::terminal_text(t, 60);
 }
 
 // Runs a command while a watcher reports its elapsed time and the log's last

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "expr/expr.h"
+#include "util/text_safe.h"
 
 namespace archmatrix::report {
 
@@ -151,13 +152,6 @@ void complete(std::vector<CellValues>& values, const std::vector<const CellSumma
     }
 }
 
-// Check names come from the guest's stdout: on a terminal keep printable ASCII.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return out;
-}
-
 std::string predicate_text(const std::vector<Atom>& atoms) {
   std::string out = "fails exactly when ";
   for (std::size_t i = 0; i < atoms.size(); ++i) out += (i ? " && " : "") + atoms[i].text();
@@ -281,7 +275,7 @@ std::string attribution_text(const RunSummary& s) {
     const auto& a = all[i];
     if (a.breaking.empty()) continue;
     any = true;
-    out += fmt::format("  [{}] {}: {} ({} of {} cells)\n", i + 1, printable(a.column.name()), printable(a.text), a.breaking.size(),
+    out += fmt::format("  [{}] {}: {} ({} of {} cells)\n", i + 1, util::terminal_text(a.column.name(), 1000), util::terminal_text(a.text, 1000), a.breaking.size(),
                        a.breaking.size() + a.holding.size());
   }
   if (!any) out += "  no check breaks anywhere\n";

@@ -4,28 +4,31 @@
 
 #include <algorithm>
 #include <set>
+#include <vector>
+
+#include "util/text_safe.h"
 
 namespace archmatrix::report {
 
 namespace {
+
+// Continuation lines of a multi-line reason are indented under it, so every
+// line of guest text shows and the next note still starts at the margin.
+constexpr std::string_view kNoteBreak = "\n      ";
+
+std::string safe(std::string_view s) { return util::terminal_text(s, 200, kNoteBreak); }
+
+// Ends a table row without the padding of its last column.
+void end_row(std::string& out) {
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  out += '\n';
+}
 
 std::string column_name(const std::string& scenario, const std::string& check) {
   return check.empty() ? scenario : scenario + "/" + check;
 }
 
 }  // namespace
-
-std::string terminal_safe(std::string_view s, std::size_t max) {
-  std::string out;
-  for (char c : s) {
-    if (out.size() >= max) {
-      out += "...";
-      break;
-    }
-    out += (c >= 0x20 && c < 0x7f) ? c : (c == '\n' ? ' ' : '?');
-  }
-  return out;
-}
 
 std::string console_summary(const RunSummary& s) {
   std::vector<std::string> columns;
@@ -38,37 +41,45 @@ std::string console_summary(const RunSummary& s) {
       }
   std::sort(columns.begin(), columns.end());
 
+  // codes[row][column]; a column is as wide as its widest code or its "[k]".
+  std::vector<std::vector<std::string>> codes(s.cells.size(), std::vector<std::string>(columns.size(), "-"));
+  std::vector<std::size_t> width(columns.size());
+  for (std::size_t i = 0; i < columns.size(); ++i) width[i] = fmt::format("[{}]", i + 1).size();
+  for (std::size_t ci = 0; ci < s.cells.size(); ++ci)
+    for (const auto& sc : s.cells[ci].scenarios)
+      for (const auto& r : sc.results) {
+        const auto i = static_cast<std::size_t>(
+            std::lower_bound(columns.begin(), columns.end(), column_name(sc.scenario, r.check)) - columns.begin());
+        codes[ci][i] = std::string(verdict::code_name(r.code));
+        width[i] = std::max(width[i], codes[ci][i].size());
+      }
+
   std::size_t id_w = 4;
   for (const auto& c : s.cells) id_w = std::max(id_w, c.id.size());
   std::string out = fmt::format("{:<{}}  {:>6}", "cell", id_w, "boot");
-  for (std::size_t i = 0; i < columns.size(); ++i) out += fmt::format("  [{}]", i + 1);
-  out += "\n";
-  for (const auto& c : s.cells) {
+  for (std::size_t i = 0; i < columns.size(); ++i) out += fmt::format("  {:<{}}", fmt::format("[{}]", i + 1), width[i]);
+  end_row(out);
+  for (std::size_t ci = 0; ci < s.cells.size(); ++ci) {
+    const auto& c = s.cells[ci];
     out += fmt::format("{:<{}}  {:>6}", c.id, id_w,
                        c.boot_seconds < 0 ? std::string("-") : fmt::format("{:.1f}s", c.boot_seconds));
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-      std::string code = "-";
-      for (const auto& sc : c.scenarios)
-        for (const auto& r : sc.results)
-          if (column_name(sc.scenario, r.check) == columns[i]) code = std::string(verdict::code_name(r.code));
-      out += fmt::format("  {:<{}}", code, fmt::format("[{}]", i + 1).size());
-    }
-    out += "\n";
+    for (std::size_t i = 0; i < columns.size(); ++i) out += fmt::format("  {:<{}}", codes[ci][i], width[i]);
+    end_row(out);
   }
-  for (std::size_t i = 0; i < columns.size(); ++i) out += fmt::format("[{}] {}\n", i + 1, columns[i]);
+  for (std::size_t i = 0; i < columns.size(); ++i) out += fmt::format("[{}] {}\n", i + 1, safe(columns[i]));
 
   std::string notes;
   for (const auto& c : s.cells) {
-    for (const auto& m : c.fact_mismatches) notes += fmt::format("  {}: WRONG GUEST: {}\n", c.id, terminal_safe(m));
+    for (const auto& m : c.fact_mismatches) notes += fmt::format("  {}: WRONG GUEST: {}\n", c.id, safe(m));
     for (const auto& sc : c.scenarios)
       for (const auto& r : sc.results) {
         if (r.code == verdict::Code::PASS) continue;
         notes += fmt::format("  {} {}: {}: {}{}\n", verdict::code_name(r.code), c.id,
-                             column_name(sc.scenario, r.check), terminal_safe(r.message),
-                             r.detail.empty() ? "" : " | " + terminal_safe(r.detail));
+                             column_name(sc.scenario, r.check), safe(r.message),
+                             r.detail.empty() ? "" : " | " + safe(r.detail));
       }
   }
-  for (const auto& k : s.skipped) notes += fmt::format("  SKIPPED {}: {}\n", k.id, terminal_safe(k.reason));
+  for (const auto& k : s.skipped) notes += fmt::format("  SKIPPED {}: {}\n", k.id, safe(k.reason));
   if (!notes.empty()) out += "\n" + notes;
 
   std::string tally;

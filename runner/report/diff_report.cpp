@@ -1,7 +1,5 @@
 #include "report/diff_report.h"
 
-#include "report/console_report.h"
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -11,12 +9,13 @@
 #include <set>
 
 #include "report/attribution.h"
-#include "report/markdown_report.h"
+#include "util/text_safe.h"
 
 namespace archmatrix::report {
 
 namespace {
 
+using util::markdown_escape;
 using verdict::Code;
 
 // (cell, check) -> result, over a whole run.
@@ -170,13 +169,13 @@ std::string diff_text(const Diff& d) {
     if (v.empty()) return;
     out += fmt::format("{} ({}):\n", title, v.size());
     for (const auto& c : v)
-      out += fmt::format("  {} {}: {} -> {}: {}\n", terminal_safe(c.cell), terminal_safe(c.check), code_text(c.before),
-                         verdict::code_name(c.after), terminal_safe(c.message));
+      out += fmt::format("  {} {}: {} -> {}: {}\n", util::terminal_text(c.cell), util::terminal_text(c.check), code_text(c.before),
+                         verdict::code_name(c.after), util::terminal_text(c.message));
   };
   const auto names = [&](const char* title, const std::vector<std::string>& v) {
     if (v.empty()) return;
     out += fmt::format("{} ({}):\n", title, v.size());
-    for (const auto& n : v) out += "  " + terminal_safe(n) + "\n";
+    for (const auto& n : v) out += "  " + util::terminal_text(n) + "\n";
   };
   changes("new failures", d.new_failures);
   changes("newly XPASS", d.newly_xpass);
@@ -187,13 +186,13 @@ std::string diff_text(const Diff& d) {
   if (!d.fact_changes.empty()) {
     out += fmt::format("facts changed ({}):\n", d.fact_changes.size());
     for (const auto& f : d.fact_changes)
-      out += fmt::format("  {}: {} {} -> {}\n", terminal_safe(f.cell), terminal_safe(f.fact),
-                         f.before.empty() ? "(none)" : terminal_safe(f.before), f.after.empty() ? "(none)" : terminal_safe(f.after));
+      out += fmt::format("  {}: {} {} -> {}\n", util::terminal_text(f.cell), util::terminal_text(f.fact),
+                         f.before.empty() ? "(none)" : util::terminal_text(f.before), f.after.empty() ? "(none)" : util::terminal_text(f.after));
   }
   if (!d.kernel_changes.empty()) {
     out += fmt::format("kernel changed ({}):\n", d.kernel_changes.size());
     for (const auto& k : d.kernel_changes)
-      out += fmt::format("  {}: {} -> {}\n", terminal_safe(k.cell), terminal_safe(k.before), terminal_safe(k.after));
+      out += fmt::format("  {}: {} -> {}\n", util::terminal_text(k.cell), util::terminal_text(k.before), util::terminal_text(k.after));
   }
   if (out.empty()) out = "no differences\n";
   return out + tally(d) + "\n";

@@ -3,12 +3,13 @@
 #include <fmt/format.h>
 
 #include "report/attribution.h"
-#include "report/junit_report.h"
+#include "util/text_safe.h"
 
 namespace archmatrix::report {
 
 namespace {
 
+using util::html_escape;
 using verdict::Code;
 
 // Colours by code, with text colours chosen for contrast. Failures are the
@@ -255,23 +256,6 @@ std::string cells_section(const RunSummary& s) {
 }
 
 }  // namespace
-
-std::string html_escape(std::string_view raw) {
-  const std::string s = xml_safe_text(raw);
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string html_report(const RunSummary& s) {
   const auto cols = check_columns(s);

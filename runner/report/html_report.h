@@ -4,15 +4,10 @@
 // result shows its output.
 
 #include <string>
-#include <string_view>
 
 #include "report/summary.h"
 
 namespace archmatrix::report {
-
-/// xml_safe_text, then & < > " ' as character references: safe as element
-/// text and as a double- or single-quoted attribute value.
-std::string html_escape(std::string_view s);
 
 /// The whole page. Every grid cell that holds a result is a
 /// <td data-code="CODE" data-ref="rN"> (and nothing else has data-code);

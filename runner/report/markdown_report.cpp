@@ -5,12 +5,13 @@
 #include <string_view>
 
 #include "report/attribution.h"
-#include "report/junit_report.h"
+#include "util/text_safe.h"
 
 namespace archmatrix::report {
 
 namespace {
 
+using util::markdown_escape;
 using verdict::Code;
 
 // A summary is read on a CI page; the whole output is in report.json and
@@ -72,7 +73,7 @@ std::string attribution_cell(const Attribution& a) {
   if (a.kind != Attribution::Kind::predicate) return markdown_escape(a.text);
   std::string expr;
   for (const auto& atom : a.atoms) expr += (expr.empty() ? "" : " && ") + atom.text();
-  const std::string safe = xml_safe_text(expr);
+  const std::string safe = util::document_text(expr);
   if (safe.find_first_of("`|\n\r") != std::string::npos) return markdown_escape(a.text);
   return "fails exactly when `" + safe + "`";
 }
@@ -115,38 +116,6 @@ std::string reasons_section(const RunSummary& s) {
 }
 
 }  // namespace
-
-std::string markdown_escape(std::string_view raw, std::size_t max) {
-  const std::string s = xml_safe_text(raw);
-  std::string out;
-  std::size_t chars = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    // Count characters, not bytes, and cut only before a UTF-8 lead byte.
-    const bool lead = (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-    if (lead) {
-      if (max && chars == max) {
-        out += "…";
-        break;
-      }
-      ++chars;
-    }
-    switch (c) {
-      case '\r':
-        if (i + 1 < s.size() && s[i + 1] == '\n') break;  // CRLF: one break
-        [[fallthrough]];
-      case '\n': out += "<br>"; break;
-      case '\t': out += ' '; break;
-      case '\\': case '`': case '*': case '_': case '[': case ']': case '<': case '>':
-      case '|': case '~': case '#': case '&': case '!':
-        out += '\\';
-        out += c;
-        break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 std::string markdown_summary(const RunSummary& s) {
   const auto cols = check_columns(s);

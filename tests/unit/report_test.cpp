@@ -1,5 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "report/console_report.h"
 #include "report/html_report.h"
 #include "report/json_report.h"
@@ -106,6 +110,37 @@ TEST(Report, ConsoleSummaryIsATableWithReasonsAndNoEscapes) {
   EXPECT_NE(text.find("SKIPPED aarch64-4k-va47"), std::string::npos);
   EXPECT_NE(text.find("1 cells, 1 PASS, 1 XFAIL; 0 failures"), std::string::npos) << text;
   EXPECT_EQ(text.find('\x1b'), std::string::npos);
+}
+
+// Every row's code for check k starts where the header's "[k]" does, and
+// codes are separated, whatever the widest code is.
+TEST(Report, ConsoleColumnsFitTheWidestCode) {
+  auto s = sample();
+  auto c2 = s.cells[0];
+  c2.id = "x";
+  c2.scenarios[0].results[0].code = verdict::Code::UNSUPPORTED;
+  c2.scenarios[0].results[1].code = verdict::Code::TIMEOUT;
+  s.cells.push_back(c2);
+  auto c3 = s.cells[0];
+  c3.id = "y";
+  c3.scenarios[0].results[0].code = verdict::Code::NOTRUN;
+  c3.scenarios[0].results[1].code = verdict::Code::XFAIL;
+  s.cells.push_back(c3);
+  const auto text = console_summary(s);
+  std::vector<std::string> lines;
+  for (std::size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos && nl > at; at = nl + 1)
+    lines.push_back(text.substr(at, nl - at));
+  ASSERT_GE(lines.size(), 4u) << text;
+  const auto col1 = lines[0].find("[1]"), col2 = lines[0].find("[2]");
+  ASSERT_NE(col2, std::string::npos) << text;
+  const std::vector<std::pair<std::string, std::string>> want = {
+      {"XFAIL", "PASS"}, {"TIMEOUT", "UNSUPPORTED"}, {"XFAIL", "NOTRUN"}};  // columns by name
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const auto& row = lines[i + 1];
+    EXPECT_EQ(row.substr(col1, want[i].first.size()), want[i].first) << text;
+    EXPECT_EQ(row.substr(col2, want[i].second.size()), want[i].second) << text;
+    EXPECT_EQ(row[col2 - 1], ' ') << text;
+  }
 }
 
 }  // namespace
