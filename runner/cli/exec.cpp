@@ -173,7 +173,8 @@ int exec_in_cell(const ExecOptions& o, Progress& progress) {
 int run_exec(const ExecOptions& o) {
   // Progress goes to stderr only for a person watching: a script's stderr is
   // the program's alone.
-  Progress progress(o.verbose || ::isatty(2));
+  Progress progress(false);
+  progress.set_silent(!o.verbose && !::isatty(2));
   struct sigaction sa{};
   sa.sa_handler = on_signal;  // no SA_RESTART: poll() returns EINTR
   sigemptyset(&sa.sa_mask);

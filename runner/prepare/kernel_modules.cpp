@@ -27,24 +27,21 @@ std::string module_name(std::string_view path) {
   return base;
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\r' || s.back() == '\t')) s.pop_back();
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.erase(0, 1);
-  return s;
-}
-
 }  // namespace
 
-std::map<std::string, ModuleDep> parse_modules_dep(std::string_view text) {
-  std::map<std::string, ModuleDep> out;
-  std::istringstream in{std::string(text)};
-  for (std::string line; std::getline(in, line);) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    ModuleDep d{trim(line.substr(0, colon)), {}};
-    std::istringstream rest(line.substr(colon + 1));
-    for (std::string p; rest >> p;) d.deps.push_back(module_name(p));
-    out[module_name(d.path)] = std::move(d);
+std::vector<std::string> modinfo_depends(std::string_view ko) {
+  static constexpr std::string_view kKey("\0depends=", 9);
+  const auto at = ko.find(kKey);
+  if (at == std::string_view::npos) return {};
+  std::string_view list = ko.substr(at + kKey.size());
+  list = list.substr(0, list.find('\0'));
+  std::vector<std::string> out;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    std::string name(list.substr(0, comma));
+    std::replace(name.begin(), name.end(), '-', '_');
+    if (!name.empty()) out.push_back(name);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
   }
   return out;
 }
@@ -99,27 +96,46 @@ std::vector<fs::path> channel_modules(const fs::path& cache_root, const DebianKe
   }
   fs::path moddir;
   for (const char* base : {"lib/modules", "usr/lib/modules"})
-    if (fs::exists(work / "root" / base / kernel.release / "modules.dep")) moddir = work / "root" / base / kernel.release;
+    if (fs::is_directory(work / "root" / base / kernel.release / "kernel")) moddir = work / "root" / base / kernel.release;
   if (moddir.empty())
-    throw util::Error(fmt::format("{} has no modules.dep for {}: cannot give the guest its data channel",
+    throw util::Error(fmt::format("{} has no modules for {}: cannot give the guest its data channel",
                                   kernel.package, kernel.release));
-  const auto deps = parse_modules_dep(util::read_file(moddir / "modules.dep"));
+  std::map<std::string, fs::path> files;  // every module of the package, by name
+  for (const auto& e : fs::recursive_directory_iterator(moddir / "kernel"))
+    if (e.is_regular_file() && e.path().string().find(".ko") != std::string::npos)
+      files[module_name(e.path().string())] = e.path();
+  // Decompressed here, so the guest kernel needs no module decompressor.
+  fs::create_directories(work / "plain");
+  const auto plain = [&](const std::string& m) {
+    const std::string s = files.at(m).string();
+    const fs::path out = work / "plain" / (m + ".ko");
+    if (fs::exists(out)) return out;
+    if (s.ends_with(".xz") || s.ends_with(".zst") || s.ends_with(".gz")) {
+      const std::string tool = s.ends_with(".xz") ? "xz" : s.ends_with(".zst") ? "zstd" : "gzip";
+      const auto r = util::run_command({"sh", "-c", tool + " -dc \"$0\" > \"$1\"", s, out.string()});
+      if (r.exit_code != 0) throw util::Error("decompressing " + s + " failed: " + r.output);
+    } else {
+      fs::copy_file(files.at(m), out);
+    }
+    return out;
+  };
+  std::map<std::string, ModuleDep> deps;
+  std::vector<std::string> todo{transport, "virtio_console"};
+  while (!todo.empty()) {
+    const std::string m = todo.back();
+    todo.pop_back();
+    if (deps.count(m) || !files.count(m)) continue;  // not a module: built in
+    const fs::path p = plain(m);
+    deps[m] = {p.string(), modinfo_depends(util::read_file(p))};
+    for (const auto& d : deps[m].deps) todo.push_back(d);
+  }
   const auto order = module_load_order(deps, {transport, "virtio_console"});
   fs::create_directories(work / "out");
   std::string listing;
   int n = 0;
   for (const auto& m : order) {
-    const fs::path src = moddir / deps.at(m).path;
     const std::string file = fmt::format("{:02}-{}.ko", n++, m);
-    const std::string s = src.string();
-    // Decompressed here, so the guest kernel needs no module decompressor.
-    if (s.ends_with(".xz") || s.ends_with(".zst") || s.ends_with(".gz")) {
-      const std::string tool = s.ends_with(".xz") ? "xz" : s.ends_with(".zst") ? "zstd" : "gzip";
-      const auto r = util::run_command({"sh", "-c", tool + " -dc \"$0\" > \"$1\"", s, (work / "out" / file).string()});
-      if (r.exit_code != 0) throw util::Error("decompressing " + s + " failed: " + r.output);
-    } else {
-      fs::copy_file(src, work / "out" / file);
-    }
+    fs::copy_file(deps.at(m).path, work / "out" / file);
     listing += file + "\n";
   }
   util::write_file_atomic(work / "out" / "order", listing);

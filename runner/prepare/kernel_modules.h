@@ -1,8 +1,10 @@
 #pragma once
 // The kernel modules a Debian kernel needs for the data channel
 // (docs/protocol.md, "Data channel"): virtio_console and its transport, taken
-// from the same linux-image package as the image, decompressed, in
-// modules.dep order. Kept beside the image in the cache entry (modules/),
+// from the same linux-image package as the image, decompressed, dependencies
+// first. Debian's packages carry no modules.dep (depmod makes it at install
+// time) and the host may have no kmod, so the order comes from each module's
+// own `.modinfo` "depends=" string. Kept beside the image in the cache entry (modules/),
 // fetched the first time a channel is asked for, so `run` never pays for it.
 
 #include <filesystem>
@@ -16,16 +18,18 @@
 
 namespace archmatrix::prepare {
 
-/// Parses modules.dep into module name (basename without .ko*, '-' as '_')
-/// -> {relative path, dependency names}. Pure.
+/// A module: its file and the names it depends on ('-' written as '_').
 struct ModuleDep {
   std::string path;
   std::vector<std::string> deps;
 };
-std::map<std::string, ModuleDep> parse_modules_dep(std::string_view text);
 
-/// The names to load for `wanted`, dependencies first, each once; a wanted
-/// name modules.dep does not list is taken as built in and skipped. Pure.
+/// The module names in the "depends=a,b" string of a module's .modinfo
+/// section, found in the (uncompressed) .ko bytes. Pure.
+std::vector<std::string> modinfo_depends(std::string_view ko);
+
+/// The names to load for `wanted`, dependencies first, each once; a name
+/// `dep` does not list is taken as built in and skipped. Pure.
 std::vector<std::string> module_load_order(const std::map<std::string, ModuleDep>& dep,
                                            const std::vector<std::string>& wanted);
 

@@ -112,30 +112,35 @@ TEST(ChannelFields, MalformedIsRejected) {
 namespace archmatrix::prepare {
 namespace {
 
-// From Debian 6.1 amd64's modules.dep (trimmed): each line lists a module's
-// whole dependency closure.
-constexpr const char* kDep =
-    "kernel/drivers/char/virtio_console.ko: kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko\n"
-    "kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_pci_legacy_dev.ko "
-    "kernel/drivers/virtio/virtio_pci_modern_dev.ko kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko\n"
-    "kernel/drivers/virtio/virtio_pci_legacy_dev.ko:\n"
-    "kernel/drivers/virtio/virtio_pci_modern_dev.ko:\n"
-    "kernel/drivers/virtio/virtio_ring.ko:\n"
-    "kernel/drivers/virtio/virtio.ko: kernel/drivers/virtio/virtio_ring.ko\n"
-    "kernel/drivers/net/dummy-net.ko.xz:\n";
+// The dependency graph of Debian 6.1 amd64's virtio modules, as their
+// .modinfo sections state it.
+std::map<std::string, ModuleDep> virtio_deps() {
+  return {{"virtio_console", {"a", {"virtio", "virtio_ring"}}},
+          {"virtio_pci", {"b", {"virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio", "virtio_ring"}}},
+          {"virtio_pci_legacy_dev", {"c", {"virtio"}}},
+          {"virtio_pci_modern_dev", {"d", {"virtio"}}},
+          {"virtio", {"e", {}}},
+          {"virtio_ring", {"f", {"virtio"}}}};
+}
+
+TEST(KernelModules, ModinfoDependsIsReadFromTheKoBytes) {
+  const std::string ko = std::string("\x7f" "ELF...\0license=GPL\0depends=virtio,virtio_ring,virtio-pci-x\0intree=Y\0", 60);
+  const std::vector<std::string> want{"virtio", "virtio_ring", "virtio_pci_x"};
+  EXPECT_EQ(modinfo_depends(ko), want);
+  EXPECT_TRUE(modinfo_depends(std::string("\0depends=\0", 10)).empty());
+  EXPECT_TRUE(modinfo_depends("no modinfo here").empty());
+}
 
 TEST(KernelModules, LoadOrderPutsDependenciesFirstAndEachOnce) {
-  const auto dep = parse_modules_dep(kDep);
-  EXPECT_EQ(dep.at("dummy_net").path, "kernel/drivers/net/dummy-net.ko.xz");
-  const auto order = module_load_order(dep, {"virtio_pci", "virtio_console"});
-  const std::vector<std::string> want{"virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_ring", "virtio",
+  const auto order = module_load_order(virtio_deps(), {"virtio_pci", "virtio_console"});
+  const std::vector<std::string> want{"virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_ring",
                                       "virtio_pci", "virtio_console"};
   EXPECT_EQ(order, want);
 }
 
-TEST(KernelModules, AModuleNotInModulesDepIsBuiltIn) {
-  const auto order = module_load_order(parse_modules_dep(kDep), {"virtio_mmio", "virtio_console"});
-  const std::vector<std::string> want{"virtio_ring", "virtio", "virtio_console"};
+TEST(KernelModules, AModuleNotListedIsBuiltIn) {
+  const auto order = module_load_order(virtio_deps(), {"virtio_mmio", "virtio_console"});
+  const std::vector<std::string> want{"virtio", "virtio_ring", "virtio_console"};
   EXPECT_EQ(order, want);
 }
 
