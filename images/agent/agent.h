@@ -42,6 +42,9 @@ extern "C" {
 
 #define PLAN_PATH "/archmatrix/plan"
 #define TMP_PATH "/tmp"
+#define MODULES_DIR "/archmatrix/modules"
+#define CHANNEL_MAX_PAYLOAD (1024 * 1024)  /* docs/protocol.md, "Frames" */
+#define CHANNEL_NAME_MAX 64
 
 /* ---- frame.c: encoding and the console ---- */
 
@@ -92,6 +95,7 @@ struct plan {
   size_t count;
   struct scenario scenarios[MAX_SCENARIOS];
   size_t dropped;            /* scenario lines beyond MAX_SCENARIOS */
+  char channel[CHANNEL_NAME_MAX + 1];  /* `channel <port>`: serve it after the scenarios */
 };
 
 /* Reads and parses the plan, then unlinks the file. Returns 0 on success,
@@ -119,11 +123,24 @@ int fresh_tmp(void);
  * each in a fresh /tmp, with only fds 0, 1 and 2 open. */
 void run_scenario(const struct scenario *s);
 
+/* The signalfd that reports SIGCHLD, or -1 (then poll in short steps). */
+int run_sigchld_fd(void);
+
 /* Reaps any zombies (PID 1 inherits every orphan). */
 void reap_zombies(void);
 
 /* Kills every process but PID 1 and reaps them, waiting at most `wait_ms`. */
 void kill_all_others(int wait_ms);
+
+/* ---- channel.c: the data channel (docs/protocol.md, "Data channel") ---- */
+
+/* finit_module()s every file in MODULES_DIR, in name order (the runner
+ * numbers them dependencies first). No directory: nothing to do. */
+void load_modules(void);
+
+/* Opens the virtio port named `port`, does the handshake and serves put, get,
+ * run, restore until bye or until the host goes away; then returns. */
+void channel_serve(const char *port);
 
 /* ---- small helpers (agent.c) ---- */
 

@@ -2,6 +2,7 @@
  *
  *   nonce <16 lower-case hex digits>
  *   scenario <name> <timeout_ms> <uid> <path-in-guest> [arg ...]
+ *   channel <virtio-port-name>      (docs/protocol.md, "Data channel")
  *
  * Fields are separated by single spaces. Unknown directives are ignored.
  * The file is unlinked as soon as it has been read, before any scenario
@@ -96,6 +97,7 @@ static void parse_scenario(char **f, size_t n, struct scenario *s) {
 
 int plan_parse(char *text, size_t len, struct plan *plan, char *err, size_t errlen) {
   plan->nonce[0] = '\0';
+  plan->channel[0] = '\0';
   plan->count = 0;
   plan->dropped = 0;
   text[len] = '\0';
@@ -123,6 +125,8 @@ int plan_parse(char *text, size_t len, struct plan *plan, char *err, size_t errl
         plan->dropped++;
     } else if (strcmp(fields[0], "scenario") == 0) {
       agent_log("plan: ignoring a scenario line without a name");
+    } else if (strcmp(fields[0], "channel") == 0 && n == 2 && strlen(fields[1]) <= CHANNEL_NAME_MAX) {
+      memcpy(plan->channel, fields[1], strlen(fields[1]) + 1);
     }
     line = nl ? nl + 1 : NULL;
   }
@@ -137,6 +141,7 @@ int plan_load(const char *path, struct plan *plan, char *err, size_t errlen) {
   plan->nonce[0] = '\0';
   plan->count = 0;
   plan->dropped = 0;
+  plan->channel[0] = '\0';
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));

@@ -61,6 +61,8 @@ int run_init(void) {
   return sigchld_fd < 0 ? -1 : 0;
 }
 
+int run_sigchld_fd(void) { return sigchld_fd; }
+
 static void drain_signalfd(void) {
   struct signalfd_siginfo si;
   if (sigchld_fd < 0) return;

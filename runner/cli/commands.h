@@ -26,7 +26,21 @@ struct RunOptions {
   std::string qemu_dir;  ///< run qemu-system-* from here (tests' fake QEMU)
 };
 
+/// `archmatrix exec`: one static program in one cell's guest (docs/protocol.md, "Data channel").
+struct ExecOptions {
+  CommonOptions common;
+  std::filesystem::path program;
+  std::vector<std::string> args;
+  std::vector<std::string> env;  ///< --env K=V
+  double timeout_s = 0;          ///< 0: none
+  bool root_user = false;        ///< run as root instead of uid 65534
+  bool verbose = false;          ///< progress on stderr even when it is not a terminal
+  std::string qemu_dir;
+};
+
 int run_list(const CommonOptions& o);
+/// Returns the program's exit status, or 124/125/126/130 (see exec.cpp).
+int run_exec(const ExecOptions& o);
 int run_run(const RunOptions& o);
 
 }  // namespace archmatrix::cli

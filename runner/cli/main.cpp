@@ -52,6 +52,22 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--qemu-dir", run.qemu_dir, "Directory holding the qemu-system-* programs to use")
       ->group("");
 
+  cli::ExecOptions ex;
+  auto* exec_cmd = app.add_subcommand(
+      "exec", "Run one static program in one cell's guest; its output and exit status are passed through");
+  exec_cmd->add_option("--matrix", ex.common.matrix, "Matrix file (default: <root>/matrix.yaml)");
+  exec_cmd->add_option("--cell", ex.common.cells, "The cell (a glob; several matches are narrowed by the ELF's arch)");
+  exec_cmd->add_option("--timeout", ex.timeout_s, "Kill the program after S seconds (exit status 124)")
+      ->check(CLI::PositiveNumber);
+  exec_cmd->add_option("--env", ex.env, "Add K=V to the program's environment (repeatable)")
+      ->check([](const std::string& s) { return s.find('=') == std::string::npos || s[0] == '=' ? "expected K=V" : ""; });
+  exec_cmd->add_flag("--root", ex.root_user, "Run the program as root (default: uid 65534)");
+  exec_cmd->add_flag("-v,--verbose", ex.verbose, "Progress on stderr even when it is not a terminal");
+  exec_cmd->add_option("--qemu-dir", ex.qemu_dir, "Directory holding the qemu-system-* programs to use")->group("");
+  exec_cmd->add_option("program", ex.program, "The program (a static ELF of the cell's architecture)")->required();
+  exec_cmd->add_option("args", ex.args, "Its arguments (after --)");
+  exec_cmd->positionals_at_end();
+
   cli::CommonOptions list;
   auto* list_cmd = app.add_subcommand("list", "Show the planned cells and scenarios without booting anything");
   add_common(list_cmd, list);
@@ -83,13 +99,14 @@ int main(int argc, char** argv) {
   if (report_status >= 0) return report_status;
 
   try {
-    for (auto* o : {&run.common, &list, &kernels.common}) {
+    for (auto* o : {&run.common, &list, &kernels.common, &ex.common}) {
       if (o->root.empty()) o->root = ARCHMATRIX_SOURCE_ROOT;
       if (o->matrix.empty()) o->matrix = o->root / "matrix.yaml";
     }
     if (run.jobs == 0) run.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (!run.resume.empty()) run.out = run.resume;
     if (*run_cmd) return cli::run_run(run);
+    if (*exec_cmd) return cli::run_exec(ex);
     if (*kernels_cmd) {
       kernels.action = *k_list ? "list" : *k_build ? "build" : "clean";
       return cli::run_kernels(kernels);

@@ -35,6 +35,7 @@ void Progress::log(std::string_view message) {
 }
 
 void Progress::log_locked(std::string_view message) {
+  if (silent_) return;
   clear_status();
   std::cerr << fmt::format("[{:7.1f}s] {}\n", elapsed(), message);
   redraw();
@@ -43,6 +44,7 @@ void Progress::log_locked(std::string_view message) {
 void Progress::task(const std::string& name, const std::string& what) {
   std::lock_guard lk(mu_);
   running_[name] = what;
+  if (silent_) return;
   if (live_) return redraw();
   // The step is what comes before the elapsed time ("make Image 1m10s: CC x").
   const std::string step = what.substr(0, what.find_first_of("0123456789"));

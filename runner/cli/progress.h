@@ -34,6 +34,8 @@ class Progress {
 
   /// A terminal that is not CI and not TERM=dumb.
   static bool stderr_is_live();
+  /// Nothing at all goes to stderr (exec: a script's stderr is the program's).
+  void set_silent(bool silent) { silent_ = silent; }
 
  private:
   void log_locked(std::string_view message);
@@ -42,6 +44,7 @@ class Progress {
   std::string status() const;
 
   bool live_;
+  bool silent_ = false;
   std::chrono::steady_clock::time_point t0_;
   std::size_t cells_ = 0, done_ = 0;
   int jobs_ = 1;

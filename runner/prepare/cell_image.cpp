@@ -70,3 +70,21 @@ std::filesystem::path write_cell_image(const plan::Cell& cell, const TargetBinar
 }
 
 }  // namespace archmatrix::prepare
+
+namespace archmatrix::prepare {
+
+std::filesystem::path write_channel_image(const std::filesystem::path& agent,
+                                          const std::vector<std::filesystem::path>& modules,
+                                          const std::string& nonce, const std::filesystem::path& dir) {
+  InitramfsBuilder b;
+  for (const char* d : {"dev", "proc", "sys", "tmp", "archmatrix"}) b.add_directory(d);
+  b.add_char_device("dev/console", 5, 1, 0600);
+  b.add_file("init", agent, 0755);
+  b.add_bytes("archmatrix/plan", "nonce " + nonce + "\nchannel org.archmatrix.0\n", 0600);
+  for (const auto& m : modules) b.add_file("archmatrix/modules/" + m.filename().string(), m, 0600);
+  const auto out = dir / "initramfs.cpio";
+  b.write(out);
+  return out;
+}
+
+}  // namespace archmatrix::prepare

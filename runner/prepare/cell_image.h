@@ -33,3 +33,15 @@ std::filesystem::path write_cell_image(const plan::Cell& cell, const TargetBinar
                                        const std::string& nonce, const std::filesystem::path& dir);
 
 }  // namespace archmatrix::prepare
+
+namespace archmatrix::prepare {
+
+/// Writes <dir>/initramfs.cpio for a guest that serves the data channel
+/// (docs/protocol.md, "Data channel"): the agent, a plan with no scenarios
+/// and `channel <port>`, and `modules` (in load order) under
+/// /archmatrix/modules/. The work itself arrives on the channel.
+std::filesystem::path write_channel_image(const std::filesystem::path& agent,
+                                          const std::vector<std::filesystem::path>& modules,
+                                          const std::string& nonce, const std::filesystem::path& dir);
+
+}  // namespace archmatrix::prepare

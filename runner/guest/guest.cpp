@@ -1,0 +1,307 @@
+#include "guest/guest.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <sstream>
+
+#include "protocol/channel_frame.h"
+#include "protocol/crash_detector.h"
+#include "util/fs.h"
+
+namespace archmatrix::guest {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using protocol::FrameType;
+
+volatile std::sig_atomic_t g_interrupted = 0;
+
+std::vector<std::string> channel_qemu_args(const std::string& kind, const fs::path& socket) {
+  return {"-device", kind == "pci" ? "virtio-serial-pci,id=amser0" : "virtio-serial-device,id=amser0",
+          "-chardev", "socket,id=amch0,path=" + socket.string(),
+          "-device", "virtserialport,bus=amser0.0,chardev=amch0,name=org.archmatrix.0"};
+}
+
+namespace {
+
+std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+
+}  // namespace
+
+struct Guest::Impl {
+  pid_t qemu = -1;
+  int listen_fd = -1, sock = -1;
+  fs::path work, console, qemu_log;
+  protocol::FrameDecoder decoder{protocol::guest_to_host_types()};
+  std::string pending_out;  // frames not yet written to the socket
+  int qemu_status = -1;
+
+  ~Impl() {
+    if (qemu > 0 && qemu_status < 0) {
+      ::kill(qemu, SIGKILL);
+      ::waitpid(qemu, nullptr, 0);
+    }
+    if (sock >= 0) ::close(sock);
+    if (listen_fd >= 0) ::close(listen_fd);
+  }
+
+  bool qemu_alive() {
+    if (qemu_status >= 0) return false;
+    int st = 0;
+    if (::waitpid(qemu, &st, WNOHANG) == qemu) qemu_status = st;
+    return qemu_status < 0;
+  }
+
+  std::string crash_title() const {
+    std::ifstream in(console);
+    protocol::CrashDetector d;
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      d.feed_line(line);
+    }
+    return d.title();
+  }
+
+  // Why the guest is gone, in one line: the crash title, else QEMU's own words.
+  [[noreturn]] void died(const std::string& doing) {
+    for (int i = 0; i < 20 && qemu_alive(); ++i) ::usleep(50000);  // let a panic reach the log
+    std::string why = crash_title();
+    if (why.empty() && qemu_status >= 0) {
+      std::string err;
+      try {
+        err = util::read_file(qemu_log);
+      } catch (...) {
+      }
+      while (!err.empty() && (err.back() == '\n' || err.back() == '\r')) err.pop_back();
+      if (auto nl = err.rfind('\n'); nl != std::string::npos) err = err.substr(nl + 1);
+      why = "QEMU exited" + (err.empty() ? std::string() : ": " + err);
+    } else if (!why.empty()) {
+      why = "guest kernel crashed: " + why;
+    } else {
+      why = "the guest closed the channel";
+    }
+    throw GuestError(why + " (" + doing + "; console: " + console.string() + ")");
+  }
+
+  void send(FrameType t, std::uint16_t stream, std::string_view payload) {
+    pending_out += protocol::encode_frame(t, stream, payload);
+  }
+
+  // One round of I/O: flush what can be written, read what came, watch QEMU
+  // and the extra fd. Returns the bytes read from the socket ("" on timeout).
+  struct Io {
+    int extra_fd = -1;  // polled for POLLIN (stdin to forward)
+    bool extra_ready = false;
+  };
+  std::string round(int timeout_ms, Io* io, const std::string& doing) {
+    if (g_interrupted) throw GuestError("interrupted", util::kExitInterrupted);
+    pollfd p[2] = {{sock, static_cast<short>(POLLIN | (pending_out.empty() ? 0 : POLLOUT)), 0}, {-1, POLLIN, 0}};
+    if (io && io->extra_fd >= 0) p[1].fd = io->extra_fd;
+    const int n = ::poll(p, 2, timeout_ms);
+    if (n < 0 && errno != EINTR) throw GuestError(errno_text("poll"));
+    if (io) io->extra_ready = n > 0 && p[1].fd >= 0 && p[1].revents != 0;
+    std::string got;
+    if (n > 0 && (p[0].revents & POLLOUT)) {
+      const ssize_t w = ::send(sock, pending_out.data(), pending_out.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (w > 0) pending_out.erase(0, static_cast<std::size_t>(w));
+      else if (w < 0 && errno != EAGAIN && errno != EINTR) died(doing);
+    }
+    if (n > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+      char buf[256 * 1024];
+      const ssize_t r = ::recv(sock, buf, sizeof buf, MSG_DONTWAIT);
+      if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) died(doing);
+      if (r > 0) got.assign(buf, static_cast<std::size_t>(r));
+    }
+    if (got.empty() && !qemu_alive()) died(doing);
+    return got;
+  }
+
+  // The next frame from the guest; throws on a protocol error or death.
+  protocol::Frame next_frame(Clock::time_point deadline, const std::string& doing, Io* io = nullptr,
+                             const std::function<void()>& on_extra = {}) {
+    for (;;) {
+      if (auto f = decoder.next()) return std::move(*f);
+      if (!decoder.error().empty()) throw GuestError(decoder.error() + " (" + doing + ")");
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+      if (left <= 0) throw GuestError("no answer from the guest in time (" + doing + ")");
+      decoder.feed(round(static_cast<int>(std::min<long long>(left, 200)), io, doing));
+      if (io && io->extra_ready && on_extra) on_extra();
+    }
+  }
+
+  void flush(Clock::time_point deadline, const std::string& doing) {
+    while (!pending_out.empty()) {
+      if (Clock::now() > deadline) throw GuestError("the guest stopped reading (" + doing + ")");
+      decoder.feed(round(200, nullptr, doing));
+    }
+  }
+
+  void handshake(Clock::time_point deadline) {
+    std::string lines;
+    for (;;) {
+      if (Clock::now() > deadline) {
+        const std::string t = crash_title();
+        throw GuestError(t.empty() ? "the guest did not reach the agent's channel in time (console: " +
+                                         console.string() + ")"
+                                   : "guest kernel crashed: " + t);
+      }
+      lines += round(200, nullptr, "booting");
+      for (std::size_t nl; (nl = lines.find('\n')) != std::string::npos;) {
+        const std::string line = lines.substr(0, nl);
+        lines.erase(0, nl + 1);
+        if (line.rfind("AMCH1 READY", 0) == 0) pending_out += "AMCH1 ACK\n";
+        if (line == "AMCH1 GO") {
+          pending_out += "AMCH1 BEGIN\n";
+          decoder.feed(lines);
+          return;
+        }
+      }
+      if (lines.size() > 4096) lines.erase(0, lines.size() - 64);  // no line of ours is that long
+    }
+  }
+};
+
+Guest::Guest(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Guest::~Guest() = default;
+
+std::unique_ptr<Guest> Guest::start(const StartOptions& o) {
+  auto impl = std::make_unique<Impl>();
+  impl->work = o.work_dir;
+  impl->console = o.work_dir / "console.log";
+  impl->qemu_log = o.work_dir / "qemu.log";
+  const fs::path sock_path = o.work_dir / "channel.sock";
+  fs::remove(sock_path);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (sock_path.string().size() >= sizeof addr.sun_path)
+    throw GuestError("socket path too long: " + sock_path.string());
+  std::strcpy(addr.sun_path, sock_path.c_str());
+  // Listening before QEMU starts: QEMU connects as a client, nobody can race us.
+  impl->listen_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (impl->listen_fd < 0 || ::bind(impl->listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(impl->listen_fd, 1) != 0)
+    throw GuestError(errno_text("channel socket " + sock_path.string()));
+
+  std::vector<std::string> argv = o.qemu_argv;
+  for (auto& a : channel_qemu_args(o.machine_kind, sock_path)) argv.push_back(a);
+  const int out = ::open(impl->console.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int err = ::open(impl->qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (out < 0 || err < 0 || in < 0) throw GuestError(errno_text("opening the logs in " + o.work_dir.string()));
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  impl->qemu = ::fork();
+  if (impl->qemu == 0) {
+    ::setpgid(0, 0);  // Ctrl-C on the terminal reaches us, and we end QEMU
+    ::dup2(in, 0), ::dup2(out, 1), ::dup2(err, 2);
+    ::execvp(cargv[0], cargv.data());
+    const std::string m = "cannot run " + argv[0] + ": " + std::strerror(errno) + "\n";
+    (void)!::write(2, m.data(), m.size());
+    ::_exit(127);
+  }
+  ::close(out), ::close(err), ::close(in);
+  if (impl->qemu < 0) throw GuestError(errno_text("fork"));
+
+  const auto deadline = Clock::now() + o.boot_timeout;
+  for (;;) {
+    if (g_interrupted) throw GuestError("interrupted", util::kExitInterrupted);
+    pollfd p{impl->listen_fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) > 0) {
+      impl->sock = ::accept4(impl->listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (impl->sock >= 0) break;
+    }
+    if (!impl->qemu_alive()) impl->died("starting QEMU");
+    if (Clock::now() > deadline) throw GuestError("QEMU did not connect the channel socket in time");
+  }
+  impl->handshake(deadline);
+  return std::unique_ptr<Guest>(new Guest(std::move(impl)));
+}
+
+void Guest::put(const fs::path& host, const std::string& guest_path, unsigned mode) {
+  std::ifstream in(host, std::ios::binary);
+  if (!in) throw GuestError("cannot read " + host.string());
+  char octal[16];
+  std::snprintf(octal, sizeof octal, "%o", mode);
+  const std::uint16_t id = 1;
+  impl_->send(FrameType::put, id, protocol::encode_field_list({{"path", guest_path}, {"mode", octal}}));
+  std::string chunk(protocol::kChunk, '\0');
+  const std::string doing = "sending " + host.filename().string();
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (in.read(chunk.data(), static_cast<std::streamsize>(chunk.size())) || in.gcount() > 0) {
+    impl_->send(FrameType::data, id, std::string_view(chunk.data(), static_cast<std::size_t>(in.gcount())));
+    if (impl_->pending_out.size() > 4 * protocol::kChunk) impl_->flush(deadline, doing);
+  }
+  impl_->send(FrameType::close, id, "");
+  const auto f = impl_->next_frame(deadline, doing);
+  if (f.type == FrameType::error) throw GuestError("the guest could not write " + guest_path + ": " + f.payload);
+  if (f.type != FrameType::ok) throw GuestError("channel: unexpected answer to put (" + doing + ")");
+}
+
+RunResult Guest::run(const RunRequest& r, const Sink& out, const Sink& err) {
+  protocol::FieldList f;
+  f.emplace_back("path", r.path);
+  for (const auto& a : r.argv) f.emplace_back("arg", a);
+  for (const auto& e : r.env) f.emplace_back("env", e);
+  if (!r.cwd.empty()) f.emplace_back("cwd", r.cwd);
+  f.emplace_back("uid", r.root ? "0" : "65534");
+  f.emplace_back("timeout_ms", std::to_string(r.timeout.count()));
+  const std::uint16_t job = 1;
+  impl_->send(FrameType::run, job, protocol::encode_field_list(f));
+  bool stdin_open = r.stdin_fd >= 0;
+  if (!stdin_open) impl_->send(FrameType::stdin_data, job, "");
+  // The guest enforces the timeout; this is only the backstop if it cannot.
+  const auto deadline = r.timeout.count() ? Clock::now() + r.timeout + std::chrono::seconds(60)
+                                          : Clock::time_point::max();
+  Impl::Io io;
+  const auto forward_stdin = [&] {
+    char buf[protocol::kChunk];
+    const ssize_t n = ::read(r.stdin_fd, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
+    impl_->send(FrameType::stdin_data, job, n > 0 ? std::string_view(buf, static_cast<std::size_t>(n)) : "");
+    if (n <= 0) stdin_open = false;
+  };
+  for (;;) {
+    // Read stdin only while the guest keeps up: memory stays bounded.
+    io.extra_fd = stdin_open && impl_->pending_out.size() < 4 * protocol::kChunk ? r.stdin_fd : -1;
+    auto fr = impl_->next_frame(deadline, "running " + r.path, &io, forward_stdin);
+    if (fr.stream != job) continue;
+    if (fr.type == FrameType::stdout_data) out(fr.payload);
+    else if (fr.type == FrameType::stderr_data) err(fr.payload);
+    else if (fr.type == FrameType::exit) {
+      const auto fields = protocol::decode_field_list(fr.payload);
+      if (!fields) throw GuestError("channel: malformed exit frame");
+      RunResult res;
+      res.status = protocol::first_field(*fields, "status").value_or("error");
+      res.value = protocol::first_field(*fields, "value").value_or("");
+      try {
+        res.duration_ms = std::stoll(protocol::first_field(*fields, "duration_ms").value_or("0"));
+      } catch (...) {
+      }
+      return res;
+    }
+  }
+}
+
+void Guest::close() {
+  impl_->send(FrameType::bye, 0, "");
+  try {
+    impl_->flush(Clock::now() + std::chrono::seconds(5), "closing");
+  } catch (const GuestError&) {
+  }
+  for (int i = 0; i < 100 && impl_->qemu_alive(); ++i) ::usleep(20000);
+}
+
+fs::path Guest::console_log() const { return impl_->console; }
+std::string Guest::crash_title() const { return impl_->crash_title(); }
+
+}  // namespace archmatrix::guest

@@ -1,0 +1,89 @@
+#pragma once
+// A running guest reached through the data channel (docs/protocol.md, "Data
+// channel"; ARCHITECTURE.md, "one seam for every kind of guest"): started from
+// a QEMU argv whose initramfs plans a channel, then put files, run a program
+// and stream its output, close. exec is the first client; repro, shell and
+// restored snapshots are meant to use the same class.
+//
+// One thread, poll(): the socket is read continuously and output is written
+// to the caller's sinks synchronously before more is read, so a slow reader
+// slows the guest (the transport's back-pressure) instead of growing memory.
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/error.h"
+
+namespace archmatrix::guest {
+
+/// Something went wrong on the host's side or the guest died: not the
+/// program's doing. The message is one line.
+class GuestError : public util::Error {
+ public:
+  using util::Error::Error;
+};
+
+struct StartOptions {
+  std::vector<std::string> qemu_argv;   ///< without the channel devices; start() adds them
+  std::filesystem::path work_dir;        ///< private directory for the socket and logs
+  std::chrono::milliseconds boot_timeout{120000};
+  std::string machine_kind;              ///< "pci" (x86 q35) or "mmio" (arm virt)
+};
+
+struct RunRequest {
+  std::vector<std::string> argv;  ///< argv[0] included
+  std::string path;               ///< absolute path in the guest
+  std::vector<std::string> env;   ///< K=V, added to the agent's default environment
+  std::string cwd;                ///< empty: /tmp
+  bool root = false;
+  std::chrono::milliseconds timeout{0};  ///< 0: none
+  int stdin_fd = -1;                     ///< forwarded until EOF; -1: EOF at once
+};
+
+struct RunResult {
+  std::string status;  ///< exit | signal | timeout | error
+  std::string value;   ///< exit code, signal number, 0, or the error text
+  long long duration_ms = 0;
+};
+
+/// Receives output bytes as they arrive.
+using Sink = std::function<void(std::string_view)>;
+
+/// The channel devices of QEMU for a socket path (kind "pci" or "mmio").
+std::vector<std::string> channel_qemu_args(const std::string& kind, const std::filesystem::path& socket);
+
+/// Set by SIGINT/SIGTERM handlers the caller installs; checked in every wait.
+extern volatile std::sig_atomic_t g_interrupted;
+
+class Guest {
+ public:
+  /// Boots QEMU and completes the handshake. Throws GuestError (boot timeout,
+  /// QEMU exited, crash) with the console's crash title when there is one.
+  static std::unique_ptr<Guest> start(const StartOptions& o);
+  ~Guest();  ///< kills QEMU if it still runs
+
+  /// Copies a host file into the guest (parents created) with mode.
+  void put(const std::filesystem::path& host, const std::string& guest_path, unsigned mode);
+  /// Runs one program, streaming its output to out/err live.
+  RunResult run(const RunRequest& r, const Sink& out, const Sink& err);
+  /// Sends bye and waits (briefly) for QEMU to power off.
+  void close();
+
+  std::filesystem::path console_log() const;
+  /// The first crash header on the console, or "".
+  std::string crash_title() const;
+
+  struct Impl;
+
+ private:
+  explicit Guest(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace archmatrix::guest

@@ -1,0 +1,149 @@
+#include "prepare/kernel_modules.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "prepare/apt_state.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/subprocess.h"
+
+namespace archmatrix::prepare {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string module_name(std::string_view path) {
+  std::string base(path.substr(path.rfind('/') == std::string_view::npos ? 0 : path.rfind('/') + 1));
+  base = base.substr(0, base.find(".ko"));
+  std::replace(base.begin(), base.end(), '-', '_');
+  return base;
+}
+
+}  // namespace
+
+std::vector<std::string> modinfo_depends(std::string_view ko) {
+  static constexpr std::string_view kKey("\0depends=", 9);
+  const auto at = ko.find(kKey);
+  if (at == std::string_view::npos) return {};
+  std::string_view list = ko.substr(at + kKey.size());
+  list = list.substr(0, list.find('\0'));
+  std::vector<std::string> out;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    std::string name(list.substr(0, comma));
+    std::replace(name.begin(), name.end(), '-', '_');
+    if (!name.empty()) out.push_back(name);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  return out;
+}
+
+std::vector<std::string> module_load_order(const std::map<std::string, ModuleDep>& dep,
+                                           const std::vector<std::string>& wanted) {
+  std::vector<std::string> order;
+  std::set<std::string> seen;
+  const std::function<void(const std::string&, int)> visit = [&](const std::string& m, int depth) {
+    const auto it = dep.find(m);
+    if (it == dep.end() || depth > 64 || !seen.insert(m).second) return;
+    for (const auto& d : it->second.deps) visit(d, depth + 1);
+    order.push_back(m);
+  };
+  for (const auto& w : wanted) visit(w, 0);
+  return order;
+}
+
+std::vector<fs::path> channel_modules(const fs::path& cache_root, const DebianKernelSpec& spec,
+                                      const KernelArtifact& kernel, const std::string& transport,
+                                      const std::function<void(std::string_view)>& progress) {
+  const fs::path entry = cache_root / "kernels" / kernel.cache_key;
+  const fs::path dir = entry / ("channel-modules-" + transport);
+  const auto listed = [&]() -> std::optional<std::vector<fs::path>> {
+    if (!fs::exists(dir / "order")) return std::nullopt;
+    std::vector<fs::path> out;
+    std::istringstream in(util::read_file(dir / "order"));
+    for (std::string n; std::getline(in, n);)
+      if (!n.empty()) out.push_back(dir / n);
+    return out;
+  };
+  if (auto l = listed()) return *l;
+  util::FileLock lock(cache_root / "kernels" / (".lock-" + spec.suite + "-" + spec.deb_arch));
+  if (auto l = listed()) return *l;
+
+  // The packages the image came from, as `kernels` recorded them.
+  const auto record = nlohmann::json::parse(util::read_file(
+      cache_root / "kernels" / "resolved" / (spec.suite + "-" + spec.deb_arch + "-" + spec.package + ".json")));
+  const fs::path work = cache_root / "kernels" / (".work-modules-" + kernel.cache_key + "-" + std::to_string(::getpid()));
+  fs::remove_all(work);
+  fs::create_directories(work / "debs");
+  const AptState apt(cache_root, spec.suite, spec.deb_arch, progress);
+  for (const auto& p : record.at("packages")) {
+    const std::string name = p.at("name");
+    if (name != kernel.package) continue;  // the modules live beside the image
+    progress(fmt::format("downloading {} {} again for its virtio modules", name, p.at("version").get<std::string>()));
+    apt.download(name, p.at("version"), work / "debs");
+  }
+  for (const auto& deb : fs::directory_iterator(work / "debs")) {
+    const auto r = util::run_command({"dpkg-deb", "-x", deb.path().string(), (work / "root").string()});
+    if (r.exit_code != 0) throw util::Error("extracting " + deb.path().string() + " failed: " + r.output);
+  }
+  fs::path moddir;
+  for (const char* base : {"lib/modules", "usr/lib/modules"})
+    if (fs::is_directory(work / "root" / base / kernel.release / "kernel")) moddir = work / "root" / base / kernel.release;
+  if (moddir.empty())
+    throw util::Error(fmt::format("{} has no modules for {}: cannot give the guest its data channel",
+                                  kernel.package, kernel.release));
+  std::map<std::string, fs::path> files;  // every module of the package, by name
+  for (const auto& e : fs::recursive_directory_iterator(moddir / "kernel"))
+    if (e.is_regular_file() && e.path().string().find(".ko") != std::string::npos)
+      files[module_name(e.path().string())] = e.path();
+  // Decompressed here, so the guest kernel needs no module decompressor.
+  fs::create_directories(work / "plain");
+  const auto plain = [&](const std::string& m) {
+    const std::string s = files.at(m).string();
+    const fs::path out = work / "plain" / (m + ".ko");
+    if (fs::exists(out)) return out;
+    if (s.ends_with(".xz") || s.ends_with(".zst") || s.ends_with(".gz")) {
+      const std::string tool = s.ends_with(".xz") ? "xz" : s.ends_with(".zst") ? "zstd" : "gzip";
+      const auto r = util::run_command({"sh", "-c", tool + " -dc \"$0\" > \"$1\"", s, out.string()});
+      if (r.exit_code != 0) throw util::Error("decompressing " + s + " failed: " + r.output);
+    } else {
+      fs::copy_file(files.at(m), out);
+    }
+    return out;
+  };
+  std::map<std::string, ModuleDep> deps;
+  std::vector<std::string> todo{transport, "virtio_console"};
+  while (!todo.empty()) {
+    const std::string m = todo.back();
+    todo.pop_back();
+    if (deps.count(m) || !files.count(m)) continue;  // not a module: built in
+    const fs::path p = plain(m);
+    deps[m] = {p.string(), modinfo_depends(util::read_file(p))};
+    for (const auto& d : deps[m].deps) todo.push_back(d);
+  }
+  const auto order = module_load_order(deps, {transport, "virtio_console"});
+  fs::create_directories(work / "out");
+  std::string listing;
+  int n = 0;
+  for (const auto& m : order) {
+    const std::string file = fmt::format("{:02}-{}.ko", n++, m);
+    fs::copy_file(deps.at(m).path, work / "out" / file);
+    listing += file + "\n";
+  }
+  util::write_file_atomic(work / "out" / "order", listing);
+  fs::remove_all(dir);
+  fs::rename(work / "out", dir);
+  fs::remove_all(work);
+  progress(fmt::format("channel modules for {}: {}", kernel.release, order.empty() ? "built in" : listing));
+  return *listed();
+}
+
+}  // namespace archmatrix::prepare
