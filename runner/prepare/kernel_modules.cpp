@@ -88,7 +88,9 @@ std::vector<fs::path> channel_modules(const fs::path& cache_root, const DebianKe
     const std::string name = p.at("name");
     if (name != kernel.package) continue;  // the modules live beside the image
     progress(fmt::format("downloading {} {} again for its virtio modules", name, p.at("version").get<std::string>()));
-    apt.download(name, p.at("version"), work / "debs");
+    // The record keeps the index's sha256 from when the image was fetched:
+    // the same bytes as the image, checked again by AptState::download.
+    apt.download(name, p.at("version"), p.at("sha256"), work / "debs");
   }
   for (const auto& deb : fs::directory_iterator(work / "debs")) {
     const auto r = util::run_command({"dpkg-deb", "-x", deb.path().string(), (work / "root").string()});
