@@ -25,5 +25,5 @@ build-asan/tests/integration_tests --gtest_color=no \
 
 echo "== ThreadSanitizer (build-tsan): process supervision"
 cmake -S . -B build-tsan -G Ninja -DARCHMATRIX_WERROR=ON -DARCHMATRIX_SANITIZE=thread
-cmake --build build-tsan --target unit_tests fake_qemu
-build-tsan/tests/unit_tests --gtest_color=no --gtest_filter='SupervisorTest.*'
+cmake --build build-tsan --target supervisor_tests
+build-tsan/tests/supervisor_tests --gtest_color=no --gtest_filter='SupervisorTest.*'
