@@ -26,9 +26,13 @@ struct RunOptions {
   std::string qemu_dir;  ///< run qemu-system-* from here (tests' fake QEMU)
 };
 
-/// `archmatrix exec`: one static program in one cell's guest (docs/protocol.md, "Data channel").
+/// `archmatrix exec`: a program in cells' guests (docs/protocol.md, "Data channel").
 struct ExecOptions {
   CommonOptions common;
+  int jobs = 0;                  ///< cells booted at once; 0: number of CPUs
+  std::filesystem::path out;     ///< reports and per-cell output; empty: none for one cell,
+                                 ///< archmatrix-out for several
+  bool forward_stdin = true;     ///< internal: only a single cell reads our stdin
   std::filesystem::path program;
   std::vector<std::string> args;
   std::vector<std::string> env;  ///< --env K=V

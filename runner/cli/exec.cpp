@@ -1,18 +1,30 @@
-// `archmatrix exec`: one program in one cell's guest, as if it ran here.
-// Boots the cell with a channel-serving agent (docs/protocol.md, "Data
-// channel"), sends the program, streams its stdout/stderr byte-exact to ours
-// and exits with its status, after docker run / timeout(1): the program's
-// status, 128+N for signal N, 124 on --timeout, 125 when archmatrix failed,
-// 126 when the program cannot run there.
+// `archmatrix exec`: a user's program in real guests, as if it ran here.
+// Boots each chosen cell with a channel-serving agent (docs/protocol.md,
+// "Data channel"), checks the guest is what its cell says, sends the program,
+// streams its stdout/stderr and exits with its status, after docker run /
+// timeout(1): the program's status, 128+N for signal N, 124 on --timeout,
+// 125 when archmatrix failed, 126 when the program cannot run there.
+//
+// One cell: output passes through byte-exact, as if the program ran locally
+// (what ctest's CMAKE_CROSSCOMPILING_EMULATOR needs). Several cells: they run
+// --jobs at a time, every output line is prefixed with its cell id, a table
+// ends the run, reports go to --out, and the status is the first failing
+// cell's (in cell order), 0 only when every cell's program exited 0.
 
 #include <fmt/format.h>
+#include <fnmatch.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <ctime>
+#include <fstream>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "cli/commands.h"
 #include "cli/kernels.h"
@@ -25,22 +37,30 @@
 #include "prepare/kernel_image.h"
 #include "prepare/kernel_modules.h"
 #include "prepare/target_build.h"
+#include "report/write_reports.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/line_prefix.h"
+#include "verdict/verdict.h"
 
 namespace archmatrix::cli {
 
 namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
 constexpr int kTimedOut = 124, kFailed = 125, kCannotExecute = 126;
+constexpr std::size_t kReportTail = 64 * 1024;  // of each stream, in report.json (whole files beside it)
 
 /// A failure with exec's own exit status and a one-line reason.
 struct ExecFailure {
   int status;
   std::string message;
 };
+
+// One write() per call where possible: concurrent cells' lines stay whole.
+std::mutex g_output_mutex;
 
 void write_fd(int fd, std::string_view data, bool& broken) {
   while (!broken && !data.empty()) {
@@ -53,14 +73,17 @@ void write_fd(int fd, std::string_view data, bool& broken) {
 
 void on_signal(int) { guest::g_interrupted = 1; }
 
-// The program's bytes, its ELF check against the cell, before anything boots.
-void check_program(const fs::path& program, util::Arch arch) {
-  std::string bytes;
+std::string read_program(const fs::path& program) {
   try {
-    bytes = util::read_file(program);
+    return util::read_file(program);
   } catch (const std::exception& e) {
     throw ExecFailure{kCannotExecute, e.what()};
   }
+}
+
+// The program's ELF check against the cell, before anything boots.
+void check_program(const fs::path& program, util::Arch arch) {
+  const std::string bytes = read_program(program);
   const auto parsed = elf::parse_elf(bytes);
   if (const auto* why = std::get_if<std::string>(&parsed))
     throw ExecFailure{kCannotExecute, program.string() + ": not an ELF executable (" + *why + ")"};
@@ -71,26 +94,117 @@ void check_program(const fs::path& program, util::Arch arch) {
     throw ExecFailure{kCannotExecute, program.string() + " " + *bad};
 }
 
-const plan::Cell& pick_cell(const LoadedPlan& lp, const fs::path& program) {
-  std::string bytes;
-  try {
-    bytes = util::read_file(program);
-  } catch (const std::exception& e) {
-    throw ExecFailure{kCannotExecute, e.what()};
-  }
-  if (lp.plan.cells.empty()) throw ExecFailure{kFailed, "no cell matches the --cell patterns"};
-  if (lp.plan.cells.size() == 1) return lp.plan.cells.front();
-  // Several: the one cell whose arch the program is for.
-  std::vector<const plan::Cell*> fit;
-  for (const auto& c : lp.plan.cells)
-    if (!elf::check_elf(bytes, c.arch, elf::Linkage::static_exe)) fit.push_back(&c);
-  if (fit.size() == 1) return *fit.front();
-  if (fit.empty()) return lp.plan.cells.front();  // its check names what is wrong
-  std::string ids;
-  for (std::size_t i = 0; i < fit.size() && i < 6; ++i) ids += (i ? ", " : "") + fit[i]->id;
-  throw ExecFailure{kFailed, fmt::format("{} cells match ({}{}); exec runs one cell for now: choose it with --cell",
-                                         fit.size(), ids, fit.size() > 6 ? ", ..." : "")};
+// The architecture whose guests can run the program, if any (class, byte
+// order and machine; linkage is check_program's business).
+std::optional<util::Arch> program_arch(const fs::path& program) {
+  const std::string bytes = read_program(program);
+  for (const auto& a : util::all_arches())
+    for (auto linkage : {elf::Linkage::static_exe, elf::Linkage::dynamic_exe})
+      if (!elf::check_elf(bytes, a.arch, linkage)) return a.arch;
+  return std::nullopt;
 }
+
+struct Selection {
+  std::vector<const plan::Cell*> cells;             // cell order (by id)
+  std::vector<std::pair<std::string, std::string>> skipped;  // id, why
+};
+
+// --cell globs each match a cell; of the matched (or, without --cell, of all)
+// cells, those of the program's architecture run and the rest are skipped
+// with the reason. None left: the program's own check names what is wrong.
+Selection select_cells(const LoadedPlan& lp, const ExecOptions& o) {
+  for (const auto& pattern : o.common.cells) {
+    bool any = false;
+    for (const auto& c : lp.plan.cells) any = any || ::fnmatch(pattern.c_str(), c.id.c_str(), 0) == 0;
+    if (!any) throw ExecFailure{kFailed, fmt::format("--cell {}: no cell of {} matches", pattern, o.common.matrix.string())};
+  }
+  Selection s;
+  const auto arch = program_arch(o.program);
+  for (const auto& c : lp.plan.cells) {
+    if (arch && c.arch == *arch) {
+      s.cells.push_back(&c);
+    } else {
+      s.skipped.emplace_back(c.id, fmt::format("the program is not for {}",
+                                               util::arch_info(c.arch).name));
+    }
+  }
+  if (s.cells.empty()) {
+    // Let the check say why, naming the expected and the found machine.
+    check_program(o.program, lp.plan.cells.front().arch);
+    throw ExecFailure{kCannotExecute, fmt::format("{}: no cell of the matrix runs {} programs", o.program.string(),
+                                                  util::arch_info(*arch).name)};
+  }
+  return s;
+}
+
+/// What the run shares between its cells: kernels, channel modules, agents.
+struct Prepared {
+  std::map<std::string, prepare::KernelArtifact> kernels;  // by recipe id
+  std::map<std::string, std::string> kernel_errors;
+  std::map<std::string, std::vector<fs::path>> modules;  // by recipe id (Debian kernels)
+  std::map<util::Arch, fs::path> agents;
+};
+
+bool is_pci(const plan::Cell& cell) { return cell.arch == util::Arch::x86_64; }
+
+Prepared prepare_cells(const std::vector<const plan::Cell*>& cells, const ExecOptions& o, int jobs,
+                       Progress& progress) {
+  Prepared p;
+  std::vector<const config::KernelRecipe*> recipes;
+  for (const auto* c : cells)
+    if (std::find(recipes.begin(), recipes.end(), c->kernel) == recipes.end()) recipes.push_back(c->kernel);
+  auto pk = prepare_kernels(recipes, jobs, false, progress);
+  p.kernels = std::move(pk.kernels);
+  p.kernel_errors = std::move(pk.errors);
+  const fs::path cache = util::cache_root();
+  const auto log = [&](std::string_view m) { progress.log(m); };
+  for (const auto* c : cells) {
+    const auto& k = *c->kernel;
+    if (k.source != config::KernelSource::debian || p.modules.count(k.id) || !p.kernels.count(k.id)) continue;
+    try {
+      p.modules[k.id] = prepare::channel_modules(
+          cache, {k.suite, std::string(util::arch_info(c->arch).deb_arch), k.package}, p.kernels.at(k.id),
+          is_pci(*c) ? "virtio_pci" : "virtio_mmio", log);
+    } catch (const util::Error& e) {
+      p.kernel_errors[k.id] = e.what();
+    }
+  }
+  prepare::TargetBuilder builder(o.common.root, cache, log);
+  for (const auto* c : cells)
+    if (!p.agents.count(c->arch)) p.agents[c->arch] = builder.build(c->arch, {}).agent;
+  return p;
+}
+
+/// The last `max` bytes of a stream, kept as it goes.
+struct Tail {
+  std::string text;
+  std::uint64_t dropped = 0;
+  void add(std::string_view b, std::size_t max = kReportTail) {
+    text.append(b);
+    if (text.size() > max) {
+      dropped += text.size() - max;
+      text.erase(0, text.size() - max);
+    }
+  }
+};
+
+/// Where one cell's program output goes.
+struct CellSinks {
+  guest::Sink out, err;
+};
+
+struct CellOutcome {
+  int status = kFailed;
+  std::string reason;  // one line: why archmatrix failed or the program could not run
+  std::string guest_status, guest_value;  // as the agent said (exit/signal/timeout/error)
+  bool interrupted = false;
+  double seconds = 0;
+  std::map<std::string, std::string> facts;
+  std::vector<std::string> mismatches;
+  std::string crash_title;
+  fs::path console;  // the console log, kept when something went wrong or --out is given
+  Tail out, err;
+};
 
 int status_of(const guest::RunResult& r) {
   if (r.status == "exit") return std::stoi(r.value);
@@ -100,43 +214,52 @@ int status_of(const guest::RunResult& r) {
   throw ExecFailure{kCannotExecute, "cannot execute in the guest: " + r.value};
 }
 
-int exec_in_cell(const ExecOptions& o, Progress& progress) {
-  LoadedPlan lp = load_and_plan(o.common);
-  const plan::Cell& cell = pick_cell(lp, o.program);
-  check_program(o.program, cell.arch);
+// The facts record precedes the channel on the console, but QEMU may still
+// be writing it out when the handshake completes.
+std::map<std::string, std::string> wait_for_facts(const guest::Guest& g) {
+  for (int i = 0; i < 20; ++i) {
+    auto f = g.facts();
+    if (!f.empty()) return f;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return {};
+}
 
-  auto pk = prepare_kernels({cell.kernel}, 1, false, progress);
-  if (auto it = pk.errors.find(cell.kernel->id); it != pk.errors.end())
-    throw ExecFailure{kFailed, "kernel " + cell.kernel->id + ": " + it->second};
-  const auto& kernel = pk.kernels.at(cell.kernel->id);
-  prepare::require_kernel_image(kernel.image, cell.arch);
-  const fs::path cache = util::cache_root();
-  const bool pci = cell.arch == util::Arch::x86_64;
-  std::vector<fs::path> modules;
-  if (cell.kernel->source == config::KernelSource::debian)
-    modules = prepare::channel_modules(
-        cache, {cell.kernel->suite, std::string(util::arch_info(cell.arch).deb_arch), cell.kernel->package}, kernel,
-        pci ? "virtio_pci" : "virtio_mmio", [&](std::string_view m) { progress.log(m); });
-  prepare::TargetBuilder builder(o.common.root, cache, [&](std::string_view m) { progress.log(m); });
-  const auto bins = builder.build(cell.arch, {});
-
-  char tmpl[] = "/tmp/archmatrix-exec-XXXXXX";
-  const char* tmpdir = ::getenv("TMPDIR");
-  std::string dir_template = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/archmatrix-exec-XXXXXX";
-  if (!::mkdtemp(dir_template.data())) throw ExecFailure{kFailed, "cannot create a directory like " + std::string(tmpl)};
-  const fs::path work = dir_template;
-  const auto initrd = prepare::write_channel_image(bins.agent, modules, prepare::make_nonce(), work);
-
-  guest::StartOptions so;
-  so.qemu_argv = exec::qemu_argv(cell, {kernel.image, initrd, o.qemu_dir});
-  so.work_dir = work;
-  so.machine_kind = pci ? "pci" : "mmio";
-  const auto& t = lp.project.matrix.timeouts;
-  so.boot_timeout = std::chrono::milliseconds(static_cast<long long>(t.boot_s * t.tcg_scale * 1000));
-
-  bool keep = false;
+// Runs the program in one cell's guest; never throws. `work` is the cell's
+// private directory (its console log, socket and image).
+CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepared& prep, const ExecOptions& o,
+                     const fs::path& work, CellSinks sinks) {
+  CellOutcome oc;
+  const auto t0 = Clock::now();
+  oc.console = work / "console.log";
   try {
+    if (auto it = prep.kernel_errors.find(cell.kernel->id); it != prep.kernel_errors.end())
+      throw ExecFailure{kFailed, "kernel " + cell.kernel->id + ": " + it->second};
+    check_program(o.program, cell.arch);
+    const auto& kernel = prep.kernels.at(cell.kernel->id);
+    prepare::require_kernel_image(kernel.image, cell.arch);
+    const auto mod = prep.modules.find(cell.kernel->id);
+    guest::StartOptions so;
+    so.nonce = prepare::make_nonce();
+    const auto initrd = prepare::write_channel_image(prep.agents.at(cell.arch),
+                                                     mod == prep.modules.end() ? std::vector<fs::path>{} : mod->second,
+                                                     so.nonce, work);
+    so.qemu_argv = exec::qemu_argv(cell, {kernel.image, initrd, o.qemu_dir});
+    so.work_dir = work;
+    so.machine_kind = is_pci(cell) ? "pci" : "mmio";
+    const auto& t = lp.project.matrix.timeouts;
+    so.boot_timeout = std::chrono::milliseconds(static_cast<long long>(t.boot_s * t.tcg_scale * 1000));
+
     auto g = guest::Guest::start(so);
+    // No result from a guest that is not what its cell says (a 4K kernel in a
+    // 16K cell would pass a page-size test it should fail).
+    oc.facts = wait_for_facts(*g);
+    if (oc.facts.empty())
+      throw ExecFailure{kFailed, "the guest sent no facts record: cannot tell it is what " + cell.id + " says"};
+    oc.mismatches = verdict::check_facts(cell, oc.facts);
+    if (!oc.mismatches.empty())
+      throw ExecFailure{kFailed, "the guest is not what " + cell.id + " says: " + oc.mismatches.front()};
+
     const std::string guest_path = "/archmatrix/exec/" + o.program.filename().string();
     g->put(o.program, guest_path, 0755);
     guest::RunRequest r;
@@ -147,25 +270,258 @@ int exec_in_cell(const ExecOptions& o, Progress& progress) {
     r.root = o.root_user;
     r.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
     struct stat st{};
-    if (::fstat(0, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode))) r.stdin_fd = 0;
-    bool out_broken = false, err_broken = false;
+    // stdin goes to one guest only: with several cells nobody could tell
+    // which cell consumed which bytes.
+    if (o.forward_stdin && ::fstat(0, &st) == 0 &&
+        (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode)))
+      r.stdin_fd = 0;
     const auto res = g->run(
-        r, [&](std::string_view b) { write_fd(1, b, out_broken); }, [&](std::string_view b) { write_fd(2, b, err_broken); });
+        r,
+        [&](std::string_view b) {
+          oc.out.add(b);
+          sinks.out(b);
+        },
+        [&](std::string_view b) {
+          oc.err.add(b);
+          sinks.err(b);
+        });
     g->close();
-    const int status = status_of(res);
-    fs::remove_all(work);
-    return status;
+    oc.guest_status = res.status;
+    oc.guest_value = res.value;
+    oc.status = status_of(res);
+  } catch (const ExecFailure& f) {
+    oc.status = f.status;
+    oc.reason = f.message;
   } catch (const guest::GuestError& e) {
-    keep = true;
-    if (e.exit_status() == util::kExitInterrupted) {
-      fs::remove_all(work);
-      throw ExecFailure{util::kExitInterrupted, "interrupted"};
-    }
-    throw ExecFailure{kFailed, fmt::format("{} (kept {})", e.what(), work.string())};
-  } catch (...) {
-    if (!keep) fs::remove_all(work);
-    throw;
+    oc.interrupted = e.exit_status() == util::kExitInterrupted;
+    oc.status = oc.interrupted ? util::kExitInterrupted : kFailed;
+    oc.reason = e.what();
+  } catch (const std::exception& e) {
+    std::string m = e.what();
+    std::replace(m.begin(), m.end(), '\n', ' ');
+    oc.status = kFailed;
+    oc.reason = m;
   }
+  // A guest that died of a kernel oops or panic: the program's doing, most
+  // likely, and reported as such (CRASH in the report, status 125).
+  if (oc.status == kFailed && !oc.interrupted) oc.crash_title = guest::crash_title_in(oc.console);
+  oc.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return oc;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+verdict::Code code_of(const CellOutcome& oc) {
+  if (oc.interrupted) return verdict::Code::NOTRUN;
+  if (!oc.crash_title.empty()) return verdict::Code::CRASH;
+  if (!oc.reason.empty()) return verdict::Code::ERROR;
+  if (oc.status == kTimedOut && oc.guest_status == "timeout") return verdict::Code::TIMEOUT;
+  return oc.status == 0 ? verdict::Code::PASS : verdict::Code::FAIL;
+}
+
+std::string message_of(const CellOutcome& oc, const ExecOptions& o) {
+  if (!oc.reason.empty()) return oc.reason;
+  if (oc.guest_status == "signal") return fmt::format("killed by signal {} (status {})", oc.guest_value, oc.status);
+  if (oc.guest_status == "timeout") return fmt::format("killed after --timeout {} s (status 124)", o.timeout_s);
+  return fmt::format("exit status {}", oc.status);
+}
+
+report::CellSummary summarize(const plan::Cell& cell, const CellOutcome& oc, const ExecOptions& o,
+                              const Prepared& prep) {
+  report::CellSummary c;
+  c.id = cell.id;
+  c.arch = std::string(util::arch_info(cell.arch).name);
+  c.axes = cell.axes;
+  c.memory_mib = cell.memory_mib;
+  c.cpus = cell.cpus;
+  c.kernel.recipe = cell.kernel->id;
+  c.kernel.source = cell.kernel->source == config::KernelSource::debian ? "debian" : "built";
+  c.kernel.suite = cell.kernel->suite;
+  if (auto it = prep.kernels.find(cell.kernel->id); it != prep.kernels.end()) {
+    c.kernel.package = it->second.package;
+    c.kernel.version = it->second.version;
+    c.kernel.release = it->second.release;
+    c.kernel.sha256 = it->second.sha256;
+    c.kernel.cache_key = it->second.cache_key;
+    c.kernel.image = it->second.image.string();
+  }
+  c.console_log = "cells/" + cell.id + "/console.log";
+  c.end = oc.interrupted ? "interrupted" : !oc.crash_title.empty() ? "crashed" : oc.reason.empty() ? "completed"
+                                                                                                    : "host_error";
+  c.end_detail = oc.reason;
+  c.wall_seconds = oc.seconds;
+  c.facts = oc.facts;
+  c.fact_mismatches = oc.mismatches;
+  c.crash_title = oc.crash_title;
+  report::ScenarioRow row;
+  row.scenario = "exec " + o.program.filename().string();
+  row.code = code_of(oc);
+  row.status = oc.guest_status;
+  row.value = oc.guest_value;
+  row.duration_ms = static_cast<std::int64_t>(oc.seconds * 1000);
+  row.stdout_text = oc.out.text;
+  row.stderr_text = oc.err.text;
+  row.stdout_dropped = oc.out.dropped;
+  row.stderr_dropped = oc.err.dropped;
+  row.results.push_back({"", row.code, message_of(oc, o), ""});
+  c.scenarios.push_back(std::move(row));
+  return c;
+}
+
+std::string fact_or_dash(const CellOutcome& oc, const std::string& key) {
+  auto it = oc.facts.find(key);
+  return it == oc.facts.end() ? "-" : it->second;
+}
+
+void print_table(const std::vector<const plan::Cell*>& cells, const std::vector<CellOutcome>& outcomes) {
+  std::size_t w = 4;
+  for (const auto* c : cells) w = std::max(w, c->id.size());
+  std::string t = fmt::format("{:<{}}  {:>4}  {:>8}  {:>9}  {:>7}  {}\n", "cell", w, "exit", "time", "page_size",
+                              "va_bits", "");
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const auto& oc = outcomes[i];
+    t += fmt::format("{:<{}}  {:>4}  {:>6.1f} s  {:>9}  {:>7}  {}\n", cells[i]->id, w, oc.status, oc.seconds,
+                     fact_or_dash(oc, "page_size"), fact_or_dash(oc, "va_bits"), oc.reason);
+  }
+  std::lock_guard lock(g_output_mutex);
+  std::cerr << t;
+}
+
+// A private directory for one cell's guest when nothing asked to keep it.
+fs::path make_work_dir() {
+  const char* tmpdir = ::getenv("TMPDIR");
+  std::string t = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/archmatrix-exec-XXXXXX";
+  if (!::mkdtemp(t.data())) throw ExecFailure{kFailed, "cannot create a directory like " + t};
+  return t;
+}
+
+int exec_cells(const ExecOptions& o, Progress& progress) {
+  LoadedPlan lp = load_and_plan(o.common);
+  Selection sel = select_cells(lp, o);
+  const bool many = sel.cells.size() > 1;
+  for (const auto& [id, why] : sel.skipped)
+    if (many || o.verbose) std::cerr << "archmatrix exec: skipped " << id << ": " << why << "\n";
+  // Every cell's checks before anything is downloaded or booted.
+  for (const auto* c : sel.cells) check_program(o.program, c->arch);
+
+  const std::string started = utc_now();
+  const auto t0 = Clock::now();
+  const int jobs = std::max(1, std::min<int>(o.jobs, static_cast<int>(sel.cells.size())));
+  Prepared prep = prepare_cells(sel.cells, o, jobs, progress);
+  if (guest::g_interrupted) throw ExecFailure{util::kExitInterrupted, "interrupted"};
+
+  fs::path out = o.out;
+  if (out.empty() && many) out = "archmatrix-out";
+  if (!out.empty()) {
+    out = fs::absolute(out);
+    std::error_code ec;
+    fs::create_directories(out / "cells", ec);
+    if (ec) throw ExecFailure{kFailed, "cannot create " + (out / "cells").string() + ": " + ec.message()};
+  }
+
+  std::vector<CellOutcome> outcomes(sel.cells.size());
+  std::atomic<std::size_t> next{0};
+  const auto worker = [&] {
+    for (std::size_t i; (i = next++) < sel.cells.size();) {
+      const auto& cell = *sel.cells[i];
+      fs::path work;
+      try {
+        work = out.empty() ? make_work_dir() : out / "cells" / cell.id;
+        fs::create_directories(work);
+      } catch (const ExecFailure& f) {
+        outcomes[i].reason = f.message;
+        continue;
+      }
+      // Output files only where asked for; the terminal gets it live.
+      auto out_file = std::make_shared<std::ofstream>();
+      auto err_file = std::make_shared<std::ofstream>();
+      if (!out.empty()) {
+        out_file->open(work / "stdout", std::ios::binary | std::ios::trunc);
+        err_file->open(work / "stderr", std::ios::binary | std::ios::trunc);
+      }
+      CellSinks sinks;
+      bool out_broken = false, err_broken = false;
+      std::shared_ptr<util::LinePrefixer> pout, perr;
+      if (many) {
+        const auto to = [](int fd, bool& broken) {
+          return [fd, &broken](std::string_view line) {
+            std::lock_guard lock(g_output_mutex);
+            write_fd(fd, line, broken);
+          };
+        };
+        pout = std::make_shared<util::LinePrefixer>("[" + cell.id + "] ", to(1, out_broken));
+        perr = std::make_shared<util::LinePrefixer>("[" + cell.id + "] ", to(2, err_broken));
+        sinks.out = [pout, out_file](std::string_view b) {
+          if (out_file->is_open()) out_file->write(b.data(), static_cast<std::streamsize>(b.size()));
+          pout->feed(b);
+        };
+        sinks.err = [perr, err_file](std::string_view b) {
+          if (err_file->is_open()) err_file->write(b.data(), static_cast<std::streamsize>(b.size()));
+          perr->feed(b);
+        };
+      } else {
+        sinks.out = [&, out_file](std::string_view b) {
+          if (out_file->is_open()) out_file->write(b.data(), static_cast<std::streamsize>(b.size()));
+          write_fd(1, b, out_broken);
+        };
+        sinks.err = [&, err_file](std::string_view b) {
+          if (err_file->is_open()) err_file->write(b.data(), static_cast<std::streamsize>(b.size()));
+          write_fd(2, b, err_broken);
+        };
+      }
+      ExecOptions cell_o = o;
+      cell_o.forward_stdin = !many;
+      outcomes[i] = run_cell(cell, lp, prep, cell_o, work, sinks);
+      if (pout) pout->finish();
+      if (perr) perr->finish();
+      auto& oc = outcomes[i];
+      if (out.empty()) {
+        // Kept for a look when archmatrix failed; otherwise nothing to keep.
+        if (oc.reason.empty() || oc.interrupted) fs::remove_all(work);
+        else oc.reason += " (kept " + work.string() + ")";
+      }
+      if (many) progress.log(fmt::format("{}: status {} in {:.1f} s", cell.id, oc.status, oc.seconds));
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int k = 1; k < jobs; ++k) threads.emplace_back(worker);
+  worker();
+  for (auto& t : threads) t.join();
+
+  bool interrupted = false;
+  int status = 0;
+  for (const auto& oc : outcomes) {
+    interrupted = interrupted || oc.interrupted;
+    if (status == 0 && oc.status != 0) status = oc.status;
+  }
+  if (many) print_table(sel.cells, outcomes);
+  else if (!outcomes[0].reason.empty() && !outcomes[0].interrupted)
+    std::cerr << "archmatrix exec: " << outcomes[0].reason << "\n";
+
+  if (!out.empty()) {
+    report::RunSummary s;
+    s.archmatrix_version = ARCHMATRIX_VERSION;
+    s.matrix = o.common.matrix.string();
+    s.started = started;
+    s.interrupted = interrupted;
+    for (std::size_t i = 0; i < sel.cells.size(); ++i) {
+      s.planned_cells.push_back(sel.cells[i]->id);
+      s.cells.push_back(summarize(*sel.cells[i], outcomes[i], o, prep));
+    }
+    for (const auto& [id, why] : sel.skipped) s.skipped.push_back({id, why, o.program.string()});
+    s.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    report::write_all_reports(s, out);
+    if (many) std::cerr << "archmatrix exec: reports in " << out.string() << "\n";
+  }
+  if (interrupted) return util::kExitInterrupted;
+  return status;
 }
 
 }  // namespace
@@ -182,7 +538,7 @@ int run_exec(const ExecOptions& o) {
   ::sigaction(SIGTERM, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
   try {
-    return exec_in_cell(o, progress);
+    return exec_cells(o, progress);
   } catch (const ExecFailure& f) {
     std::cerr << "archmatrix exec: " << f.message << "\n";
     return f.status;

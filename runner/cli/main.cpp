@@ -54,9 +54,16 @@ int main(int argc, char** argv) {
 
   cli::ExecOptions ex;
   auto* exec_cmd = app.add_subcommand(
-      "exec", "Run one static program in one cell's guest; its output and exit status are passed through");
+      "exec", "Run a program in real guests: one cell passes its output and exit status through; several "
+              "cells prefix each line with the cell and end with a table and reports");
   exec_cmd->add_option("--matrix", ex.common.matrix, "Matrix file (default: <root>/matrix.yaml)");
-  exec_cmd->add_option("--cell", ex.common.cells, "The cell (a glob; several matches are narrowed by the ELF's arch)");
+  exec_cmd->add_option("--cell", ex.common.cells,
+                       "Cells whose id matches this glob (repeatable; default: every cell of the program's arch)");
+  exec_cmd->add_option("-j,--jobs", ex.jobs, "Cells booted at once (default: number of CPUs)")
+      ->check(CLI::Range(1, 256));
+  exec_cmd->add_option("-o,--out", ex.out,
+                       "Directory for reports and each cell's stdout, stderr and console log "
+                       "(default: none for one cell, archmatrix-out for several)");
   exec_cmd->add_option("--timeout", ex.timeout_s, "Kill the program after S seconds (exit status 124)")
       ->check(CLI::PositiveNumber);
   exec_cmd->add_option("--env", ex.env, "Add K=V to the program's environment (repeatable)")
@@ -64,7 +71,7 @@ int main(int argc, char** argv) {
   exec_cmd->add_flag("--root", ex.root_user, "Run the program as root (default: uid 65534)");
   exec_cmd->add_flag("-v,--verbose", ex.verbose, "Progress on stderr even when it is not a terminal");
   exec_cmd->add_option("--qemu-dir", ex.qemu_dir, "Directory holding the qemu-system-* programs to use")->group("");
-  exec_cmd->add_option("program", ex.program, "The program (a static ELF of the cell's architecture)")->required();
+  exec_cmd->add_option("program", ex.program, "The program (an ELF of the cells' architecture)")->required();
   exec_cmd->add_option("args", ex.args, "Its arguments (after --)");
   exec_cmd->positionals_at_end();
 
@@ -103,6 +110,7 @@ int main(int argc, char** argv) {
       if (o->root.empty()) o->root = ARCHMATRIX_SOURCE_ROOT;
       if (o->matrix.empty()) o->matrix = o->root / "matrix.yaml";
     }
+    if (ex.jobs == 0) ex.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (run.jobs == 0) run.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (!run.resume.empty()) run.out = run.resume;
     if (*run_cmd) return cli::run_run(run);

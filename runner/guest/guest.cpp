@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "protocol/channel_frame.h"
+#include "protocol/console_parser.h"
 #include "protocol/crash_detector.h"
 #include "util/fs.h"
 
@@ -31,6 +32,16 @@ std::vector<std::string> channel_qemu_args(const std::string& kind, const fs::pa
           "-device", "virtserialport,bus=amser0.0,chardev=amch0,name=org.archmatrix.0"};
 }
 
+std::string crash_title_in(const fs::path& console) {
+  std::ifstream in(console);
+  protocol::CrashDetector d;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    d.feed_line(line);
+  }
+  return d.title();
+}
+
 namespace {
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
@@ -41,6 +52,7 @@ struct Guest::Impl {
   pid_t qemu = -1;
   int listen_fd = -1, sock = -1;
   fs::path work, console, qemu_log;
+  std::string nonce;
   protocol::FrameDecoder decoder{protocol::guest_to_host_types()};
   std::string pending_out;  // frames not yet written to the socket
   int qemu_status = -1;
@@ -61,15 +73,7 @@ struct Guest::Impl {
     return qemu_status < 0;
   }
 
-  std::string crash_title() const {
-    std::ifstream in(console);
-    protocol::CrashDetector d;
-    for (std::string line; std::getline(in, line);) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      d.feed_line(line);
-    }
-    return d.title();
-  }
+  std::string crash_title() const { return crash_title_in(console); }
 
   // Why the guest is gone, in one line: the crash title, else QEMU's own words.
   [[noreturn]] void died(const std::string& doing) {
@@ -178,6 +182,7 @@ std::unique_ptr<Guest> Guest::start(const StartOptions& o) {
   impl->work = o.work_dir;
   impl->console = o.work_dir / "console.log";
   impl->qemu_log = o.work_dir / "qemu.log";
+  impl->nonce = o.nonce;
   const fs::path sock_path = o.work_dir / "channel.sock";
   fs::remove(sock_path);
   sockaddr_un addr{};
@@ -303,5 +308,23 @@ void Guest::close() {
 
 fs::path Guest::console_log() const { return impl_->console; }
 std::string Guest::crash_title() const { return impl_->crash_title(); }
+
+std::map<std::string, std::string> Guest::facts() const {
+  if (impl_->nonce.empty()) return {};
+  std::ifstream in(impl_->console, std::ios::binary);
+  protocol::ConsoleParser parser(impl_->nonce);
+  protocol::LineSplitter lines;
+  char buf[64 * 1024];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    for (const auto& line : lines.feed(std::string_view(buf, static_cast<std::size_t>(in.gcount()))))
+      parser.feed_line(line);
+    for (auto& m : parser.take_messages())
+      if (m.kind == "facts") return std::move(m.fields);
+  }
+  if (auto rest = lines.finish()) parser.feed_line(*rest);
+  for (auto& m : parser.take_messages())
+    if (m.kind == "facts") return std::move(m.fields);
+  return {};
+}
 
 }  // namespace archmatrix::guest

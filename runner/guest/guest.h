@@ -13,6 +13,7 @@
 #include <csignal>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,6 +35,7 @@ struct StartOptions {
   std::filesystem::path work_dir;        ///< private directory for the socket and logs
   std::chrono::milliseconds boot_timeout{120000};
   std::string machine_kind;              ///< "pci" (x86 q35) or "mmio" (arm virt)
+  std::string nonce;                     ///< the initramfs plan's nonce: facts() needs it
 };
 
 struct RunRequest {
@@ -58,6 +60,9 @@ using Sink = std::function<void(std::string_view)>;
 /// The channel devices of QEMU for a socket path (kind "pci" or "mmio").
 std::vector<std::string> channel_qemu_args(const std::string& kind, const std::filesystem::path& socket);
 
+/// The first oops/panic header in a console log, or "" (none, or no file).
+std::string crash_title_in(const std::filesystem::path& console);
+
 /// Set by SIGINT/SIGTERM handlers the caller installs; checked in every wait.
 extern volatile std::sig_atomic_t g_interrupted;
 
@@ -76,6 +81,10 @@ class Guest {
   void close();
 
   std::filesystem::path console_log() const;
+  /// The agent's `facts` record from the console (docs/protocol.md, "Facts"),
+  /// verified with the nonce; empty when there is none. Sent before the
+  /// channel opens, so it is there once start() returned.
+  std::map<std::string, std::string> facts() const;
   /// The first crash header on the console, or "".
   std::string crash_title() const;
 
