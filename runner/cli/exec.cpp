@@ -203,6 +203,7 @@ struct CellOutcome {
   std::vector<std::string> mismatches;
   std::string crash_title;
   fs::path console;  // the console log, kept when something went wrong or --out is given
+  std::vector<std::string> qemu_argv;  // without the channel devices (Guest adds them)
   Tail out, err;
 };
 
@@ -245,6 +246,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
                                                      mod == prep.modules.end() ? std::vector<fs::path>{} : mod->second,
                                                      so.nonce, work);
     so.qemu_argv = exec::qemu_argv(cell, {kernel.image, initrd, o.qemu_dir});
+    oc.qemu_argv = so.qemu_argv;
     so.work_dir = work;
     so.machine_kind = is_pci(cell) ? "pci" : "mmio";
     const auto& t = lp.project.matrix.timeouts;
@@ -353,6 +355,7 @@ report::CellSummary summarize(const plan::Cell& cell, const CellOutcome& oc, con
     c.kernel.image = it->second.image.string();
   }
   c.console_log = "cells/" + cell.id + "/console.log";
+  c.qemu_argv = oc.qemu_argv;
   c.end = oc.interrupted ? "interrupted" : !oc.crash_title.empty() ? "crashed" : oc.reason.empty() ? "completed"
                                                                                                     : "host_error";
   c.end_detail = oc.reason;
