@@ -171,7 +171,7 @@ Prepared prepare_cells(const std::vector<const plan::Cell*>& cells, const ExecOp
   }
   prepare::TargetBuilder builder(o.common.root, cache, log);
   for (const auto* c : cells)
-    if (!p.agents.count(c->arch)) p.agents[c->arch] = builder.build(c->arch, {}).agent;
+    if (!p.agents.count(c->arch)) p.agents[c->arch] = builder.agent(c->arch);
   return p;
 }
 

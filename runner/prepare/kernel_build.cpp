@@ -211,10 +211,19 @@ KernelArtifact KernelBuilder::build(const config::KernelRecipe& k, int make_jobs
   fs::create_directories(kernels / "resolved");
   util::FileLock lock(kernels / (".lock-built-" + k.id));
   const fs::path record = kernels / "resolved" / ("built-" + k.id + ".json");
+  // Every inputs key seen for this recipe, not only the last: two checkouts
+  // (or branches) with different fragments each keep their fast path instead
+  // of re-running Kconfig on every call (which costs exec a second).
+  json known = json::object();
   try {
     const json r = json::parse(util::read_file(record));
-    if (r.at("inputs_key") == inputs_key) {
-      const std::string key = r.at("cache_key");
+    if (r.contains("known") && r.at("known").is_object()) known = r.at("known");
+    else known[r.at("inputs_key").get<std::string>()] = r.at("cache_key");
+  } catch (const std::exception&) {
+  }
+  try {
+    if (known.contains(inputs_key)) {
+      const std::string key = known.at(inputs_key);
       if (auto a = entry_if_valid(kernels / key, key)) {
         log_(fmt::format("kernel {} ({}, built) from the cache", k.id, a->release));
         return *a;
@@ -301,7 +310,10 @@ KernelArtifact KernelBuilder::build(const config::KernelRecipe& k, int make_jobs
   } else {
     log_(fmt::format("kernel {} ({}): same .config as the cached {}", k.id, art->release, key));
   }
-  util::write_file_atomic(record, json{{"recipe", k.id}, {"inputs_key", inputs_key}, {"cache_key", key}}.dump(2) + "\n");
+  if (known.size() >= 16) known = json::object();  // bounded; the current one is added back below
+  known[inputs_key] = key;
+  util::write_file_atomic(
+      record, json{{"recipe", k.id}, {"inputs_key", inputs_key}, {"cache_key", key}, {"known", known}}.dump(2) + "\n");
   return *art;
 }
 

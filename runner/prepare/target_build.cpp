@@ -273,4 +273,36 @@ TargetBinaries TargetBuilder::build(util::Arch arch, const std::vector<const con
   return out;
 }
 
+fs::path TargetBuilder::agent(util::Arch arch) {
+  const auto& info = util::arch_info(arch);
+  const fs::path toolchain = source_root_ / "cmake" / "toolchains" / (std::string(info.triplet) + ".cmake");
+  // The key: every file the agent's build reads, by relative path and content.
+  std::vector<fs::path> inputs{toolchain};
+  for (const char* dir : {"images/agent", "images/target"})
+    for (const auto& e : fs::recursive_directory_iterator(source_root_ / dir))
+      if (e.is_regular_file()) inputs.push_back(e.path());
+  std::sort(inputs.begin(), inputs.end());
+  std::string material = std::string(info.name) + "\n";
+  for (const auto& f : inputs)
+    material += fs::relative(f, source_root_).string() + "\n" + util::sha256_file(f) + "\n";
+  const std::string key = util::sha256_hex(material).substr(0, 24);
+  const fs::path entry = cache_root_ / "agents" / fmt::format("{}-{}", info.name, key);
+  const fs::path agent = entry / "archmatrix-agent";
+  if (util::directory_complete(entry, key)) {
+    require_elf(agent, arch, true);
+    return agent;
+  }
+  fs::create_directories(entry.parent_path());
+  util::FileLock lock(entry.string() + ".lock");
+  if (util::directory_complete(entry, key)) return agent;  // another exec built it meanwhile
+  const TargetBinaries built = build(arch, {});
+  const fs::path work = entry.string() + ".tmp";
+  fs::remove_all(work);
+  fs::create_directories(work);
+  fs::copy_file(built.agent, work / "archmatrix-agent");
+  util::publish_directory(work, entry, key);
+  require_elf(agent, arch, true);
+  return agent;
+}
+
 }  // namespace archmatrix::prepare

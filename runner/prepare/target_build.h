@@ -71,6 +71,12 @@ class TargetBuilder {
   TargetBinaries build(util::Arch arch, const std::vector<const config::ScenarioSpec*>& scenarios,
                        const PackageRoots& package_roots = {}, const SourceTrees& source_trees = {});
 
+  /// The agent alone (exec's guests need nothing else), checked for arch.
+  /// Kept in the cache under a key of its sources (images/agent,
+  /// images/target) and the toolchain file: while they are unchanged no
+  /// CMake runs at all, which is most of exec's own start-up otherwise.
+  std::filesystem::path agent(util::Arch arch);
+
  private:
   std::filesystem::path source_root_, cache_root_;
   Progress progress_;
