@@ -129,6 +129,7 @@ Selection select_cells(const LoadedPlan& lp, const ExecOptions& o) {
     }
   }
   if (s.cells.empty()) {
+    for (const auto& [id, why] : s.skipped) std::cerr << "archmatrix exec: skipped " << id << ": " << why << "\n";
     // Let the check say why, naming the expected and the found machine.
     check_program(o.program, lp.plan.cells.front().arch);
     throw ExecFailure{kCannotExecute, fmt::format("{}: no cell of the matrix runs {} programs", o.program.string(),
@@ -409,8 +410,10 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
   LoadedPlan lp = load_and_plan(o.common);
   Selection sel = select_cells(lp, o);
   const bool many = sel.cells.size() > 1;
+  // Listed when the user asked for "every cell" (no --cell) or for several;
+  // a chosen single cell keeps stderr the program's alone.
   for (const auto& [id, why] : sel.skipped)
-    if (many || o.verbose) std::cerr << "archmatrix exec: skipped " << id << ": " << why << "\n";
+    if (many || o.verbose || o.common.cells.empty()) std::cerr << "archmatrix exec: skipped " << id << ": " << why << "\n";
   // Every cell's checks before anything is downloaded or booted.
   for (const auto* c : sel.cells) check_program(o.program, c->arch);
 

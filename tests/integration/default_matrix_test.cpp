@@ -229,10 +229,14 @@ TEST(Supervision, BootTimeoutKillsQemuAndKeepsTheConsoleLog) {
 // Ctrl-C in the middle of the matrix, after the first cell has finished:
 // every QEMU is killed and reaped, the partial report is valid and marks the
 // rest NOTRUN, and `run --resume` runs only what is missing and completes it.
+// The aarch64 cells (Debian and built kernels) are enough to interrupt and
+// resume; the whole matrix only made the test twice as long.
+constexpr const char* kInterruptCells = "aarch64-*";
+
 TEST(Supervision, CtrlCKillsEveryQemuAndResumeCompletesTheReport) {
   const fs::path dir = scratch("interrupt");
   const fs::path out = dir / "out";
-  const pid_t pid = spawn({"run", "--matrix", kMatrix, "--out", out.string(), "--jobs", "2"}, dir / "log.txt");
+  const pid_t pid = spawn({"run", "--matrix", kMatrix, "--cell", kInterruptCells, "--out", out.string(), "--jobs", "2"}, dir / "log.txt");
   for (int i = 0; i < 3000 && slurp(dir / "log.txt").find("done after") == std::string::npos; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_NE(slurp(dir / "log.txt").find("done after"), std::string::npos) << slurp(dir / "log.txt");
@@ -255,7 +259,7 @@ TEST(Supervision, CtrlCKillsEveryQemuAndResumeCompletesTheReport) {
   EXPECT_GT(notrun, 0);
   ASSERT_FALSE(finished.empty());
 
-  auto o = run_archmatrix({"run", "--matrix", kMatrix, "--resume", out.string()}, dir / "resume.txt");
+  auto o = run_archmatrix({"run", "--matrix", kMatrix, "--cell", kInterruptCells, "--resume", out.string()}, dir / "resume.txt");
   EXPECT_EQ(o.exit_code, 0) << o.log;
   EXPECT_NE(o.log.find(std::to_string(finished.size()) + " cells finished"), std::string::npos) << o.log;
   const auto full = read_report(out);
@@ -271,7 +275,7 @@ TEST(Supervision, CtrlCKillsEveryQemuAndResumeCompletesTheReport) {
     }
   }
   // A second resume has nothing left to run.
-  auto again = run_archmatrix({"run", "--matrix", kMatrix, "--resume", out.string()}, dir / "resume2.txt");
+  auto again = run_archmatrix({"run", "--matrix", kMatrix, "--cell", kInterruptCells, "--resume", out.string()}, dir / "resume2.txt");
   EXPECT_EQ(again.exit_code, 0) << again.log;
   EXPECT_NE(again.log.find("0 to run"), std::string::npos) << again.log;
   const int left = qemu_processes_mentioning(dir.string());
