@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <iostream>
 
@@ -22,9 +23,12 @@
 #include "exec/qemu_command.h"
 #include "guest/guest.h"
 #include "prepare/cell_image.h"
+#include "prepare/dynamic_closure.h"
 #include "prepare/kernel_image.h"
 #include "prepare/kernel_modules.h"
+#include "prepare/program_payload.h"
 #include "prepare/target_build.h"
+#include "prepare/target_packages.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -53,37 +57,37 @@ void write_fd(int fd, std::string_view data, bool& broken) {
 
 void on_signal(int) { guest::g_interrupted = 1; }
 
-// The program's bytes, its ELF check against the cell, before anything boots.
-void check_program(const fs::path& program, util::Arch arch) {
-  std::string bytes;
+// The program and, for a dynamic one, its loader and libraries, read and
+// ELF-checked against the cell before anything boots (prepare/program_payload.h).
+prepare::ProgramPayload check_program(const ExecOptions& o, util::Arch arch, Progress& progress) {
+  prepare::LibrarySearch search{o.lib_dirs, {}, o.packages, prepare::target_library_dirs(arch)};
   try {
-    bytes = util::read_file(program);
-  } catch (const std::exception& e) {
-    throw ExecFailure{kCannotExecute, e.what()};
+    const auto info = elf::parse_elf(prepare::read_program(o.program));
+    if (!o.packages.empty() && std::get<elf::ElfInfo>(info).has_interp)
+      search.package_root = prepare::TargetPackages(util::cache_root(), [&](std::string_view m) { progress.log(m); })
+                                .root({"exec", "--package", o.packages}, arch);
+    return prepare::program_payload(o.program, arch, search);
+  } catch (const util::Error& e) {
+    const int s = e.exit_status();
+    std::string m = e.what();  // a --package download's error may quote apt's output
+    std::replace(m.begin(), m.end(), '\n', ' ');
+    throw ExecFailure{s == prepare::kCannotExecute || s == prepare::kProgramNotFound ? s : kFailed, m};
   }
-  const auto parsed = elf::parse_elf(bytes);
-  if (const auto* why = std::get_if<std::string>(&parsed))
-    throw ExecFailure{kCannotExecute, program.string() + ": not an ELF executable (" + *why + ")"};
-  if (std::get<elf::ElfInfo>(parsed).has_interp)
-    throw ExecFailure{kCannotExecute, program.string() +
-                                          ": a dynamically linked program; exec runs static programs only so far"};
-  if (auto bad = elf::check_elf(bytes, arch, elf::Linkage::static_exe))
-    throw ExecFailure{kCannotExecute, program.string() + " " + *bad};
 }
 
 const plan::Cell& pick_cell(const LoadedPlan& lp, const fs::path& program) {
   std::string bytes;
   try {
-    bytes = util::read_file(program);
-  } catch (const std::exception& e) {
-    throw ExecFailure{kCannotExecute, e.what()};
+    bytes = prepare::read_program(program);
+  } catch (const util::Error& e) {
+    throw ExecFailure{e.exit_status(), e.what()};
   }
   if (lp.plan.cells.empty()) throw ExecFailure{kFailed, "no cell matches the --cell patterns"};
   if (lp.plan.cells.size() == 1) return lp.plan.cells.front();
   // Several: the one cell whose arch the program is for.
   std::vector<const plan::Cell*> fit;
   for (const auto& c : lp.plan.cells)
-    if (!elf::check_elf(bytes, c.arch, elf::Linkage::static_exe)) fit.push_back(&c);
+    if (!prepare::program_mismatch(bytes, c.arch)) fit.push_back(&c);
   if (fit.size() == 1) return *fit.front();
   if (fit.empty()) return lp.plan.cells.front();  // its check names what is wrong
   std::string ids;
@@ -103,7 +107,7 @@ int status_of(const guest::RunResult& r) {
 int exec_in_cell(const ExecOptions& o, Progress& progress) {
   LoadedPlan lp = load_and_plan(o.common);
   const plan::Cell& cell = pick_cell(lp, o.program);
-  check_program(o.program, cell.arch);
+  const auto payload = check_program(o, cell.arch, progress);
 
   auto pk = prepare_kernels({cell.kernel}, 1, false, progress);
   if (auto it = pk.errors.find(cell.kernel->id); it != pk.errors.end())
@@ -137,8 +141,8 @@ int exec_in_cell(const ExecOptions& o, Progress& progress) {
   bool keep = false;
   try {
     auto g = guest::Guest::start(so);
-    const std::string guest_path = "/archmatrix/exec/" + o.program.filename().string();
-    g->put(o.program, guest_path, 0755);
+    for (const auto& f : payload.files) g->put(f.host, f.guest_path, f.mode);
+    const std::string& guest_path = payload.exec_path;
     guest::RunRequest r;
     r.path = guest_path;
     r.argv.push_back(guest_path);
