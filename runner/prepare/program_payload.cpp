@@ -72,9 +72,10 @@ std::string either(const std::vector<std::string>& parts) {
   return s;
 }
 
-std::string where(const LibrarySearch& s) {
+std::string where(const LibrarySearch& s, const std::vector<fs::path>& runpath) {
   std::vector<std::string> parts;
   for (const auto& d : s.lib_dirs) parts.push_back("--lib " + d.string());
+  for (const auto& d : runpath) parts.push_back("RUNPATH " + d.string());
   std::string packages;
   for (const auto& n : s.package_names) packages += (packages.empty() ? "" : " ") + n;
   if (!packages.empty()) parts.push_back("--package " + packages);
@@ -84,16 +85,40 @@ std::string where(const LibrarySearch& s) {
 
 // The closure's failure said exec's way: what is missing, who needs it, and
 // every place that was searched.
-[[noreturn]] void closure_failure(const ClosureError& e, const fs::path& program, const LibrarySearch& s) {
+[[noreturn]] void closure_failure(const ClosureError& e, const fs::path& program, const LibrarySearch& s,
+                                  const std::vector<fs::path>& runpath) {
   using Kind = ClosureError::Kind;
   std::string m;
   if (e.kind == Kind::missing_loader)
-    m = fmt::format("{}: its loader {} not found in {}", program.string(), e.name, where(s));
+    m = fmt::format("{}: its loader {} not found in {}", program.string(), e.name, where(s, runpath));
   else if (e.kind == Kind::missing_library)
-    m = fmt::format("{} (needed by {}) not found in {}", e.name, e.needed_by.string(), where(s));
+    m = fmt::format("{} (needed by {}) not found in {}", e.name, e.needed_by.string(), where(s, runpath));
   else
     m = fmt::format("{} (needed by {}) {}", e.found.string(), e.needed_by.string(), e.why);
   throw util::Error(util::terminal_text(m, 1000), kCannotExecute);
+}
+
+// The program's own RUNPATH (or RPATH) directories on the host: absolute
+// ones as they are (a CMake build tree's), $ORIGIN as the program's
+// directory. Entries with other tokens ($LIB, $PLATFORM) or relative to the
+// cwd are left to the guest's loader.
+std::vector<fs::path> runpath_dirs(const fs::path& program, const std::string& runpath) {
+  std::vector<fs::path> out;
+  const fs::path origin = program.has_parent_path() ? program.parent_path() : fs::path(".");
+  std::size_t start = 0;
+  while (start <= runpath.size()) {
+    const auto colon = runpath.find(':', start);
+    std::string entry = runpath.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
+    start = colon == std::string::npos ? runpath.size() + 1 : colon + 1;
+    bool usable = !entry.empty() && entry.front() == '/';
+    for (const char* token : {"$ORIGIN", "${ORIGIN}"})
+      if (entry.rfind(token, 0) == 0) {
+        entry = origin.string() + entry.substr(std::strlen(token));
+        usable = true;
+      }
+    if (usable && entry.find('$') == std::string::npos) out.emplace_back(entry);
+  }
+  return out;
 }
 
 }  // namespace
@@ -130,10 +155,13 @@ ProgramPayload program_payload(const fs::path& program, util::Arch arch, const L
   ProgramPayload p;
   p.exec_path = kProgramDir + program.filename().string();
   p.files.push_back({program, p.exec_path, 0755});
-  if (!std::get<elf::ElfInfo>(elf::parse_elf(bytes)).has_interp) return p;
+  const auto info = std::get<elf::ElfInfo>(elf::parse_elf(bytes));
+  if (!info.has_interp) return p;
 
   const std::string triplet(util::arch_info(arch).triplet);
+  const std::vector<fs::path> runpath = runpath_dirs(program, info.runpath);
   std::vector<fs::path> dirs = search.lib_dirs;
+  dirs.insert(dirs.end(), runpath.begin(), runpath.end());
   if (!search.package_root.empty())
     for (const char* d : {"usr/lib", "lib"}) dirs.push_back(search.package_root / d / triplet);
   dirs.insert(dirs.end(), search.toolchain_dirs.begin(), search.toolchain_dirs.end());
@@ -141,7 +169,7 @@ ProgramPayload program_payload(const fs::path& program, util::Arch arch, const L
   try {
     closure = runtime_closure(program, arch, dirs);
   } catch (const ClosureError& e) {
-    closure_failure(e, program, search);
+    closure_failure(e, program, search, runpath);
   } catch (const util::Error& e) {  // a library that is not ELF at all
     throw util::Error(util::terminal_text(e.what(), 1000), kCannotExecute);
   }

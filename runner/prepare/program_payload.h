@@ -2,8 +2,9 @@
 // What `archmatrix exec` sends into a guest for a user's program: the
 // program itself and, when it is dynamically linked, its loader and the
 // whole DT_NEEDED closure (prepare/dynamic_closure.h), found on the host in
-// the user's --lib directories, then the --package roots, then the cross
-// toolchain's directories. Everything is read and ELF-checked against the
+// the user's --lib directories, then the program's own RUNPATH (absolute or
+// $ORIGIN-relative, as a CMake build tree sets it), then the --package
+// roots, then the cross toolchain's directories. Everything is read and ELF-checked against the
 // cell's arch here, before anything boots; what cannot run there is one
 // line with the exit status a shell would give (126, or 127 when there is
 // no file at all).
@@ -25,7 +26,8 @@ inline constexpr int kCannotExecute = 126, kProgramNotFound = 127;
 /// archmatrix's own failure (a --lib that is not a directory): exec's 125.
 inline constexpr int kExecFailed = 125;
 
-/// Where a dynamic program's loader and libraries are looked for, in this order.
+/// Where a dynamic program's loader and libraries are looked for, in this
+/// order (the program's RUNPATH directories come after lib_dirs).
 struct LibrarySearch {
   std::vector<std::filesystem::path> lib_dirs;  ///< --lib, as given; each must be a directory
   std::filesystem::path package_root;           ///< the --package packages joined; empty: none

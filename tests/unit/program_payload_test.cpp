@@ -195,6 +195,33 @@ TEST_F(ProgramPayloadTest, AStaticProgramIsSentAlone) {
   EXPECT_EQ(p.files[0].guest_path, "/archmatrix/exec/static");
 }
 
+// A build tree's program finds its libraries by its RUNPATH, as CMake sets
+// it: $ORIGIN-relative and absolute entries are searched after --lib.
+TEST_F(ProgramPayloadTest, TheProgramsOwnRunpathIsSearchedAfterLibDirs) {
+  const fs::path& d = *dir_;
+  ASSERT_TRUE(sh("aarch64-linux-gnu-gcc -o " + (d / "rp-origin").string() + " " + (d / "prog.c").string() + " " +
+                 (d / "a/libbar.so.1").string() + " -Wl,-rpath-link," + (d / "a").string() +
+                 " -Wl,-rpath,'$ORIGIN/b:/nonexistent/$PLATFORM:" + (d / "a").string() + "'"));
+  auto p = program_payload(d / "rp-origin", Arch::aarch64, search({}));
+  EXPECT_EQ(find(p, "/lib/aarch64-linux-gnu/libbar.so.1")->host, d / "b/libbar.so.1");  // $ORIGIN/b first
+  EXPECT_EQ(find(p, "/lib/aarch64-linux-gnu/libqux.so.1")->host, d / "a/libqux.so.1");  // then the absolute a
+  p = program_payload(d / "rp-origin", Arch::aarch64, search({d / "a"}));
+  EXPECT_EQ(find(p, "/lib/aarch64-linux-gnu/libbar.so.1")->host, d / "a/libbar.so.1");  // --lib before RUNPATH
+  // An RPATH (no --enable-new-dtags) is honoured the same way, and named when the search fails.
+  ASSERT_TRUE(sh("aarch64-linux-gnu-gcc -o " + (d / "rp-old").string() + " " + (d / "prog.c").string() + " " +
+                 (d / "a/libbar.so.1").string() + " -Wl,-rpath-link," + (d / "a").string() +
+                 " -Wl,--disable-new-dtags,-rpath,'$ORIGIN/x86'"));
+  const Failure f = failure(d / "rp-old", Arch::aarch64, search({}));
+  EXPECT_EQ(f.message, (d / "x86/libbar.so.1").string() + " (needed by " + (d / "rp-old").string() +
+                           ") is ELF64 x86-64, expected ELF64 AArch64 for aarch64");
+  LibrarySearch none{{}, {}, {}, {kToolchain}};
+  fs::rename(d / "x86", d / "x86-away");
+  const Failure g = failure(d / "rp-old", Arch::aarch64, none);
+  fs::rename(d / "x86-away", d / "x86");
+  EXPECT_EQ(g.message, "libbar.so.1 (needed by " + (d / "rp-old").string() + ") not found in RUNPATH " +
+                           (d / "x86").string() + " or " + kToolchain.string());
+}
+
 // The host's own arch: its libraries come from the host's multiarch directories.
 TEST(ProgramPayload, AnX86ProgramTakesTheHostsOwnLibraries) {
   const fs::path d = fs::temp_directory_path() / ("am-payload-x86-" + std::to_string(::getpid()));
