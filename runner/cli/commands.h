@@ -36,6 +36,8 @@ struct ExecOptions {
   std::filesystem::path program;
   std::vector<std::string> args;
   std::vector<std::string> env;  ///< --env K=V
+  std::vector<std::filesystem::path> lib_dirs;  ///< --lib: a dynamic program's libraries, searched first
+  std::vector<std::string> packages;            ///< --package: Debian packages of the target arch, next
   double timeout_s = 0;          ///< 0: none
   bool root_user = false;        ///< run as root instead of uid 65534
   bool verbose = false;          ///< progress on stderr even when it is not a terminal

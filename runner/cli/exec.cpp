@@ -35,8 +35,11 @@
 #include "guest/guest.h"
 #include "prepare/cell_image.h"
 #include "prepare/kernel_image.h"
+#include "prepare/dynamic_closure.h"
 #include "prepare/kernel_modules.h"
+#include "prepare/program_payload.h"
 #include "prepare/target_build.h"
+#include "prepare/target_packages.h"
 #include "report/write_reports.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -75,32 +78,35 @@ void on_signal(int) { guest::g_interrupted = 1; }
 
 std::string read_program(const fs::path& program) {
   try {
-    return util::read_file(program);
-  } catch (const std::exception& e) {
-    throw ExecFailure{kCannotExecute, e.what()};
+    return prepare::read_program(program);
+  } catch (const util::Error& e) {
+    throw ExecFailure{e.exit_status(), e.what()};
   }
 }
 
-// The program's ELF check against the cell, before anything boots.
-void check_program(const fs::path& program, util::Arch arch) {
-  const std::string bytes = read_program(program);
-  const auto parsed = elf::parse_elf(bytes);
-  if (const auto* why = std::get_if<std::string>(&parsed))
-    throw ExecFailure{kCannotExecute, program.string() + ": not an ELF executable (" + *why + ")"};
-  if (std::get<elf::ElfInfo>(parsed).has_interp)
-    throw ExecFailure{kCannotExecute, program.string() +
-                                          ": a dynamically linked program; exec runs static programs only so far"};
-  if (auto bad = elf::check_elf(bytes, arch, elf::Linkage::static_exe))
-    throw ExecFailure{kCannotExecute, program.string() + " " + *bad};
+// The program and, for a dynamic one, its loader and libraries, read and
+// ELF-checked against the cell before anything boots (prepare/program_payload.h).
+prepare::ProgramPayload check_program(const ExecOptions& o, util::Arch arch, Progress& progress) {
+  prepare::LibrarySearch search{o.lib_dirs, {}, o.packages, prepare::target_library_dirs(arch)};
+  try {
+    const auto info = elf::parse_elf(prepare::read_program(o.program));
+    if (!o.packages.empty() && std::get<elf::ElfInfo>(info).has_interp)
+      search.package_root = prepare::TargetPackages(util::cache_root(), [&](std::string_view m) { progress.log(m); })
+                                .root({"exec", "--package", o.packages}, arch);
+    return prepare::program_payload(o.program, arch, search);
+  } catch (const util::Error& e) {
+    const int s = e.exit_status();
+    std::string m = e.what();  // a --package download's error may quote apt's output
+    std::replace(m.begin(), m.end(), '\n', ' ');
+    throw ExecFailure{s == prepare::kCannotExecute || s == prepare::kProgramNotFound ? s : kFailed, m};
+  }
 }
 
-// The architecture whose guests can run the program, if any (class, byte
-// order and machine; linkage is check_program's business).
+// The architecture whose guests can run the program, if any.
 std::optional<util::Arch> program_arch(const fs::path& program) {
   const std::string bytes = read_program(program);
   for (const auto& a : util::all_arches())
-    for (auto linkage : {elf::Linkage::static_exe, elf::Linkage::dynamic_exe})
-      if (!elf::check_elf(bytes, a.arch, linkage)) return a.arch;
+    if (!prepare::program_mismatch(bytes, a.arch)) return a.arch;
   return std::nullopt;
 }
 
@@ -113,6 +119,7 @@ struct Selection {
 // cells, those of the program's architecture run and the rest are skipped
 // with the reason. None left: the program's own check names what is wrong.
 Selection select_cells(const LoadedPlan& lp, const ExecOptions& o) {
+  read_program(o.program);  // 127 when there is nothing, 126 when it is no program, before any cell talk
   for (const auto& pattern : o.common.cells) {
     bool any = false;
     for (const auto& c : lp.plan.cells) any = any || ::fnmatch(pattern.c_str(), c.id.c_str(), 0) == 0;
@@ -131,7 +138,8 @@ Selection select_cells(const LoadedPlan& lp, const ExecOptions& o) {
   if (s.cells.empty()) {
     for (const auto& [id, why] : s.skipped) std::cerr << "archmatrix exec: skipped " << id << ": " << why << "\n";
     // Let the check say why, naming the expected and the found machine.
-    check_program(o.program, lp.plan.cells.front().arch);
+    if (auto why = prepare::program_mismatch(read_program(o.program), lp.plan.cells.front().arch))
+      throw ExecFailure{kCannotExecute, o.program.string() + " " + *why};
     throw ExecFailure{kCannotExecute, fmt::format("{}: no cell of the matrix runs {} programs", o.program.string(),
                                                   util::arch_info(*arch).name)};
   }
@@ -144,6 +152,7 @@ struct Prepared {
   std::map<std::string, std::string> kernel_errors;
   std::map<std::string, std::vector<fs::path>> modules;  // by recipe id (Debian kernels)
   std::map<util::Arch, fs::path> agents;
+  std::map<util::Arch, prepare::ProgramPayload> payloads;  // what each arch's guests get
 };
 
 bool is_pci(const plan::Cell& cell) { return cell.arch == util::Arch::x86_64; }
@@ -237,7 +246,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
   try {
     if (auto it = prep.kernel_errors.find(cell.kernel->id); it != prep.kernel_errors.end())
       throw ExecFailure{kFailed, "kernel " + cell.kernel->id + ": " + it->second};
-    check_program(o.program, cell.arch);
+    const auto& payload = prep.payloads.at(cell.arch);
     const auto& kernel = prep.kernels.at(cell.kernel->id);
     prepare::require_kernel_image(kernel.image, cell.arch);
     const auto mod = prep.modules.find(cell.kernel->id);
@@ -263,8 +272,8 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     if (!oc.mismatches.empty())
       throw ExecFailure{kFailed, "the guest is not what " + cell.id + " says: " + oc.mismatches.front()};
 
-    const std::string guest_path = "/archmatrix/exec/" + o.program.filename().string();
-    g->put(o.program, guest_path, 0755);
+    for (const auto& f : payload.files) g->put(f.host, f.guest_path, f.mode);
+    const std::string& guest_path = payload.exec_path;
     guest::RunRequest r;
     r.path = guest_path;
     r.argv.push_back(guest_path);
@@ -414,13 +423,17 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
   // a chosen single cell keeps stderr the program's alone.
   for (const auto& [id, why] : sel.skipped)
     if (many || o.verbose || o.common.cells.empty()) std::cerr << "archmatrix exec: skipped " << id << ": " << why << "\n";
-  // Every cell's checks before anything is downloaded or booted.
-  for (const auto* c : sel.cells) check_program(o.program, c->arch);
+  // The program, its loader and libraries, checked for every arch before
+  // any kernel is downloaded or guest booted.
+  std::map<util::Arch, prepare::ProgramPayload> payloads;
+  for (const auto* c : sel.cells)
+    if (!payloads.count(c->arch)) payloads.emplace(c->arch, check_program(o, c->arch, progress));
 
   const std::string started = utc_now();
   const auto t0 = Clock::now();
   const int jobs = std::max(1, std::min<int>(o.jobs, static_cast<int>(sel.cells.size())));
   Prepared prep = prepare_cells(sel.cells, o, jobs, progress);
+  prep.payloads = std::move(payloads);
   if (guest::g_interrupted) throw ExecFailure{util::kExitInterrupted, "interrupted"};
 
   fs::path out = o.out;

@@ -68,10 +68,16 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   exec_cmd->add_option("--env", ex.env, "Add K=V to the program's environment (repeatable)")
       ->check([](const std::string& s) { return s.find('=') == std::string::npos || s[0] == '=' ? "expected K=V" : ""; });
+  exec_cmd->add_option("--lib", ex.lib_dirs,
+                       "A directory of a dynamic program's own shared libraries, searched first (repeatable)")
+      ->type_name("DIR");
+  exec_cmd->add_option("--package", ex.packages,
+                       "A Debian package of the target arch whose libraries the program needs (repeatable)")
+      ->type_name("NAME");
   exec_cmd->add_flag("--root", ex.root_user, "Run the program as root (default: uid 65534)");
   exec_cmd->add_flag("-v,--verbose", ex.verbose, "Progress on stderr even when it is not a terminal");
   exec_cmd->add_option("--qemu-dir", ex.qemu_dir, "Directory holding the qemu-system-* programs to use")->group("");
-  exec_cmd->add_option("program", ex.program, "The program (an ELF of the cells' architecture)")->required();
+  exec_cmd->add_option("program", ex.program, "The program (an ELF of the cells' architecture, static or dynamic)")->required();
   exec_cmd->add_option("args", ex.args, "Its arguments (after --)");
   exec_cmd->positionals_at_end();
 

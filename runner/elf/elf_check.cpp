@@ -12,7 +12,8 @@ constexpr std::uint16_t kEtExec = 2, kEtDyn = 3;
 constexpr std::uint16_t kEmArm = 40;
 constexpr std::uint16_t kPnXnum = 0xffff;
 constexpr std::uint32_t kPtLoad = 1, kPtDynamic = 2, kPtInterp = 3;
-constexpr std::uint64_t kDtNull = 0, kDtNeeded = 1, kDtStrtab = 5, kDtStrsz = 10, kDtFlags1 = 0x6ffffffb;
+constexpr std::uint64_t kDtNull = 0, kDtNeeded = 1, kDtStrtab = 5, kDtStrsz = 10, kDtRpath = 15, kDtRunpath = 29,
+                        kDtFlags1 = 0x6ffffffb;
 constexpr std::uint64_t kDf1Pie = 0x08000000;
 constexpr std::uint32_t kEfArmEabiMask = 0xff000000, kEfArmEabiVer5 = 0x05000000;
 constexpr std::uint32_t kEfArmAbiFloatSoft = 0x200, kEfArmAbiFloatHard = 0x400;
@@ -142,18 +143,15 @@ std::optional<std::uint64_t> file_offset(const std::vector<Segment>& segs, std::
   return std::nullopt;
 }
 
-Failure read_needed(const Reader& r, const std::vector<Segment>& segs, std::uint64_t strtab, std::uint64_t strsz,
-                    const std::vector<std::uint64_t>& names, ElfInfo& info) {
-  const auto base = file_offset(segs, strtab);
-  if (!base) return "DT_STRTAB address " + hex(strtab) + " is in no PT_LOAD segment";
-  for (const std::uint64_t name : names) {
-    const std::uint64_t at = add(*base, name);
-    if (name >= strsz || !r.fits(at, 1)) return "DT_NEEDED name at " + hex(name) + " is outside the string table";
-    const std::string_view rest = r.bytes(at, std::min(strsz - name, r.size() - at));
-    const auto nul = rest.find('\0');
-    if (nul == std::string_view::npos) return std::string("DT_NEEDED name is not NUL-terminated");
-    info.needed.emplace_back(rest.substr(0, nul));
-  }
+// One NUL-terminated string of the dynamic string table, at `name`.
+Failure read_string(const Reader& r, std::uint64_t base, std::uint64_t strsz, std::uint64_t name, const char* what,
+                    std::string& out) {
+  const std::uint64_t at = add(base, name);
+  if (name >= strsz || !r.fits(at, 1)) return std::string(what) + " name at " + hex(name) + " is outside the string table";
+  const std::string_view rest = r.bytes(at, std::min(strsz - name, r.size() - at));
+  const auto nul = rest.find('\0');
+  if (nul == std::string_view::npos) return std::string(what) + " name is not NUL-terminated";
+  out = std::string(rest.substr(0, nul));
   return std::nullopt;
 }
 
@@ -161,6 +159,7 @@ Failure read_dynamic(const Reader& r, const std::vector<Segment>& segs, const Se
   if (!r.fits(dyn.offset, dyn.filesz)) return std::string("PT_DYNAMIC runs past the end of the file");
   const std::uint64_t entsize = r.is64() ? 16 : 8;
   std::uint64_t strtab = 0, strsz = 0;
+  std::optional<std::uint64_t> rpath, runpath;
   std::vector<std::uint64_t> names;
   for (std::uint64_t at = dyn.offset; dyn.offset + dyn.filesz - at >= entsize; at += entsize) {
     std::uint64_t tag = 0, val = 0;
@@ -170,10 +169,22 @@ Failure read_dynamic(const Reader& r, const std::vector<Segment>& segs, const Se
     if (tag == kDtNeeded) names.push_back(val);
     if (tag == kDtStrtab) strtab = val;
     if (tag == kDtStrsz) strsz = val;
+    if (tag == kDtRpath) rpath = val;
+    if (tag == kDtRunpath) runpath = val;
     if (tag == kDtFlags1) info.pie_flag = (val & kDf1Pie) != 0;
   }
-  if (names.empty()) return std::nullopt;
-  return read_needed(r, segs, strtab, strsz, names, info);
+  if (names.empty() && !rpath && !runpath) return std::nullopt;
+  const auto base = file_offset(segs, strtab);
+  if (!base) return "DT_STRTAB address " + hex(strtab) + " is in no PT_LOAD segment";
+  for (const std::uint64_t name : names) {
+    std::string needed;
+    if (auto bad = read_string(r, *base, strsz, name, "DT_NEEDED", needed)) return bad;
+    info.needed.push_back(std::move(needed));
+  }
+  // The loader ignores DT_RPATH when there is a DT_RUNPATH.
+  if (runpath) return read_string(r, *base, strsz, *runpath, "DT_RUNPATH", info.runpath);
+  if (rpath) return read_string(r, *base, strsz, *rpath, "DT_RPATH", info.runpath);
+  return std::nullopt;
 }
 
 std::string machine_name(std::uint16_t m) {

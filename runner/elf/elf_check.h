@@ -33,6 +33,7 @@ struct ElfInfo {
   std::size_t load_segments = 0;  ///< PT_LOAD count; an executable needs at least one
   bool pie_flag = false;          ///< DF_1_PIE in DT_FLAGS_1 (PIE, static-pie; not a library)
   std::vector<std::string> needed;  ///< DT_NEEDED names, in order
+  std::string runpath;              ///< DT_RUNPATH, else DT_RPATH ("" if neither): dirs joined by ':'
 };
 
 /// Parses the ELF header and program headers (PN_XNUM included), and the

@@ -34,15 +34,15 @@ bool TargetPackages::update_once(const AptState& apt) {
   return true;
 }
 
-TargetPackage TargetPackages::fetch(const AptState& apt, const std::string& scenario, const std::string& name) {
+TargetPackage TargetPackages::fetch(const AptState& apt, const PackageRequest& r, const std::string& name) {
   // The index apt already has names the version; it is fetched (once a run)
   // only when it does not know the package, so a warm run needs no network.
   std::string text = apt.show(name);
   if (text.empty() && update_once(apt)) text = apt.show(name);
   const auto stanzas = parse_stanzas(text);
   if (stanzas.empty())
-    throw util::Error(fmt::format("scenario {}: Debian {} has no package {} for {} (build.packages)", scenario,
-                                  apt.suite(), name, apt.deb_arch()),
+    throw util::Error(fmt::format("{}: Debian {} has no package {} for {} ({})", r.who, apt.suite(), name,
+                                  apt.deb_arch(), r.field),
                       util::kExitBadInput);
   const auto field = [&](const char* k) {
     auto it = stanzas.front().find(k);
@@ -61,33 +61,36 @@ TargetPackage TargetPackages::fetch(const AptState& apt, const std::string& scen
 
   const fs::path work = base / fmt::format(".work-{}-{}", util::file_safe(name), ::getpid());
   fs::remove_all(work);
-  progress_(fmt::format("downloading {} {} ({} {}) for scenario {}", name, p.version, apt.suite(), apt.deb_arch(),
-                        scenario));
+  progress_(fmt::format("downloading {} {} ({} {}) for {}", name, p.version, apt.suite(), apt.deb_arch(), r.who));
   extract_deb(apt.download(name, p.version, p.sha256, work / "deb"), work / "root");
   util::publish_directory(work / "root", p.dir, p.sha256);
   fs::remove_all(work);
   return p;
 }
 
-TargetPackage TargetPackages::package(const AptState& apt, const std::string& scenario, const std::string& name) {
+TargetPackage TargetPackages::package(const AptState& apt, const PackageRequest& r, const std::string& name) {
   try {
-    return fetch(apt, scenario, name);
+    return fetch(apt, r, name);
   } catch (const util::Error& e) {
     // An index from an earlier run can name a version the mirror no longer
     // has: fetch the index once and try again.
     if (e.exit_status() == util::kExitBadInput) throw;
     progress_(e.what());
     if (!update_once(apt)) throw;
-    return fetch(apt, scenario, name);
+    return fetch(apt, r, name);
   }
 }
 
 fs::path TargetPackages::root(const config::ScenarioSpec& s, util::Arch arch) {
-  if (s.packages.empty()) return {};
+  return root(PackageRequest{"scenario " + s.name, "build.packages", s.packages}, arch);
+}
+
+fs::path TargetPackages::root(const PackageRequest& r, util::Arch arch) {
+  if (r.names.empty()) return {};
   const std::string deb_arch(util::arch_info(arch).deb_arch);
   const AptState apt(cache_, std::string(kTargetPackageSuite), deb_arch, progress_);
   std::vector<TargetPackage> pkgs;
-  for (const auto& name : s.packages) pkgs.push_back(package(apt, s.name, name));
+  for (const auto& name : r.names) pkgs.push_back(package(apt, r, name));
   std::sort(pkgs.begin(), pkgs.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
 
   std::string text = "target-packages\n" + deb_arch + "\n";

@@ -38,6 +38,14 @@ struct TargetPackage {
   std::filesystem::path dir;  ///< its unpacked tree (usr/, lib/, ...)
 };
 
+/// Packages asked for together, and by whom (for messages): a scenario's
+/// build.packages, or exec's --package options.
+struct PackageRequest {
+  std::string who;    ///< "scenario foo", "exec"
+  std::string field;  ///< where the names were given: "build.packages", "--package"
+  std::vector<std::string> names;
+};
+
 class TargetPackages {
  public:
   using Progress = std::function<void(std::string_view)>;
@@ -50,10 +58,12 @@ class TargetPackages {
   /// (naming the scenario, the package, the suite and the arch), and a
   /// plain util::Error when a download, checksum or unpacking fails.
   std::filesystem::path root(const config::ScenarioSpec& scenario, util::Arch arch);
+  /// The same for any request; the unknown-package error names r.who and r.field.
+  std::filesystem::path root(const PackageRequest& r, util::Arch arch);
 
  private:
-  TargetPackage package(const AptState& apt, const std::string& scenario, const std::string& name);
-  TargetPackage fetch(const AptState& apt, const std::string& scenario, const std::string& name);
+  TargetPackage package(const AptState& apt, const PackageRequest& r, const std::string& name);
+  TargetPackage fetch(const AptState& apt, const PackageRequest& r, const std::string& name);
   /// apt-get update of arch's state, at most once per run; false if done already.
   bool update_once(const AptState& apt);
 
