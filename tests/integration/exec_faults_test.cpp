@@ -40,6 +40,12 @@ int main(int argc, char **argv) {
       for (size_t off = 0; off < sizeof block;) { ssize_t w = write(1, block + off, sizeof block - off); if (w <= 0) return 9; off += (size_t)w; }
     return 0;
   }
+  if (argc > 1 && !strcmp(argv[1], "cat")) {
+    static char b[1 << 15];
+    for (ssize_t n; (n = read(0, b, sizeof b)) > 0;)
+      for (ssize_t o = 0; o < n;) { ssize_t w = write(1, b + o, (size_t)(n - o)); if (w <= 0) return 9; o += w; }
+    return 0;
+  }
   if (argc > 1 && !strcmp(argv[1], "wait")) { puts("waiting"); fflush(stdout); pause(); }
   return 0;
 }
@@ -124,6 +130,24 @@ TEST_F(ExecFaults, AHundredMegabytesOfOutputAllArriveInBoundedMemory) {
   // far below the 100 MiB it passed through.
   EXPECT_GT(hwm_kib, 0);
   EXPECT_LT(hwm_kib, 64 * 1024) << "peak RSS " << hwm_kib << " KiB for 100 MiB of output";
+}
+
+TEST_F(ExecFaults, StdinFromAFileOrAPipeReachesTheProgramByteExact) {
+  ASSERT_TRUE(built_);
+  std::string data;
+  for (int i = 0; i < 3 * 1024 * 1024 + 17; ++i) data += static_cast<char>((i * 131) ^ (i >> 9));
+  std::ofstream(*dir_ / "in.bin", std::ios::binary) << data;
+  const std::string exec = std::string(ARCHMATRIX_BIN) + " exec --matrix " + ARCHMATRIX_SOURCE_ROOT +
+                           "/tests/integration/matrix.yaml --cell " + kCell + " -- " + (*dir_ / "prog").string() +
+                           " cat";
+  // A file, then a pipe (whose writer ends before the guest has read all).
+  ASSERT_EQ(std::system((exec + " <" + (*dir_ / "in.bin").string() + " >" + (*dir_ / "file.out").string()).c_str()),
+            0);
+  EXPECT_TRUE(slurp(*dir_ / "file.out") == data) << fs::file_size(*dir_ / "file.out") << " bytes";
+  ASSERT_EQ(std::system(("cat " + (*dir_ / "in.bin").string() + " | " + exec + " >" + (*dir_ / "pipe.out").string())
+                            .c_str()),
+            0);
+  EXPECT_TRUE(slurp(*dir_ / "pipe.out") == data) << fs::file_size(*dir_ / "pipe.out") << " bytes";
 }
 
 TEST_F(ExecFaults, CtrlCKillsQemuAndExits130) {
