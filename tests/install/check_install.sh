@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The installed archmatrix works without the checkout (issue 10).
 #   check_install.sh BUILD_DIR WORK_DIR stage            (label unit)
-#   check_install.sh BUILD_DIR WORK_DIR run FAKE_QEMU_DIR (label integration)
+#   check_install.sh BUILD_DIR WORK_DIR run FAKE_QEMU_DIR (label integration: one real boot)
 #   check_install.sh BUILD_DIR WORK_DIR deb              (label unit)
 # stage: `cmake --install` into WORK_DIR/stage, then the prefix is copied to
 # WORK_DIR/moved and run from an empty directory: `--version` must name
@@ -9,7 +9,8 @@
 # data from there (a scenario removed from the moved copy, and only there,
 # is missing from the listing). run: the moved prefix's `archmatrix run` of
 # one cell with the fake QEMU (a real kernel from the cache, guest binaries
-# built from the moved share/archmatrix) passes. deb: `cpack -G DEB` makes a
+# built from the moved share/archmatrix) passes, and its `exec` of a static
+# program in a real x86_64-6.1 guest passes the output and status through. deb: `cpack -G DEB` makes a
 # package with the binary, the data and the run-time Depends.
 set -euo pipefail
 build=$(cd "$1" && pwd)
@@ -73,7 +74,16 @@ run)
   tree=$(printf '%s' "$data" | sha256sum | cut -c1-12)
   grep -qxF "CMAKE_HOME_DIRECTORY:INTERNAL=$data/images/target" "$cache/targets/x86_64-$tree/CMakeCache.txt" ||
     fail "the guest binaries were not configured from $data/images/target ($cache/targets/x86_64-$tree)"
-  cat log; echo "ok: run from the moved prefix"
+  cat log
+  # exec through the real QEMU (one boot): the agent is built from the
+  # moved prefix's images/, the program is the user's, relative to the cwd.
+  printf '#include <stdio.h>\nint main(int c, char **v) { printf("hello %%s\\n", v[1]); return 3; }\n' > p.c
+  gcc -static -O2 -o p p.c
+  status=0
+  got=$("$work/moved/bin/archmatrix" exec --cell x86_64-6.1 -- ./p installed 2> exec.err) || status=$?
+  [ "$status" = 3 ] && [ "$got" = "hello installed" ] ||
+    { cat exec.err; fail "exec from the moved prefix: status $status, output '$got' (expected 3, 'hello installed')"; }
+  echo "ok: run and exec from the moved prefix"
   ;;
 deb)
   rm -rf "$work"
