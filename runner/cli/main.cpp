@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/kernels.h"
 #include "cli/report_commands.h"
+#include "util/data_dir.h"
 #include "util/error.h"
 
 using namespace archmatrix;
@@ -17,7 +18,8 @@ namespace {
 
 void add_common(CLI::App* cmd, cli::CommonOptions& o) {
   cmd->add_option("--matrix", o.matrix, "Matrix file (default: <root>/matrix.yaml)");
-  cmd->add_option("--root", o.root, "Project directory holding scenarios/, kernels/, images/")
+  cmd->add_option("--root", o.root,
+                  "Project directory holding scenarios/, kernels/, images/ (default: the data directory, see --version)")
       ->check(CLI::ExistingDirectory);
   cmd->add_option("--scenarios", o.scenario_dirs,
                   "Another directory of scenarios laid out like scenarios/ (repeatable)")
@@ -34,7 +36,10 @@ void add_common(CLI::App* cmd, cli::CommonOptions& o) {
 
 int main(int argc, char** argv) {
   CLI::App app{"archmatrix: run scenario programs across a matrix of QEMU guests"};
-  app.set_version_flag("--version", ARCHMATRIX_VERSION);
+  // The installed binary's data is <prefix>/share/archmatrix, the build
+  // tree's is the checkout; --version names the one in use.
+  const std::filesystem::path data = util::data_dir(util::self_executable(), ARCHMATRIX_SOURCE_ROOT);
+  app.set_version_flag("--version", std::string("archmatrix ") + ARCHMATRIX_VERSION + "\ndata: " + data.string());
   app.require_subcommand(1);
 
   cli::RunOptions run;
@@ -113,7 +118,7 @@ int main(int argc, char** argv) {
 
   try {
     for (auto* o : {&run.common, &list, &kernels.common, &ex.common}) {
-      if (o->root.empty()) o->root = ARCHMATRIX_SOURCE_ROOT;
+      if (o->root.empty()) o->root = data;
       if (o->matrix.empty()) o->matrix = o->root / "matrix.yaml";
     }
     if (ex.jobs == 0) ex.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
