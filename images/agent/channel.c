@@ -324,7 +324,7 @@ static void do_get(const struct frame *f) {
   /* O_NONBLOCK: a FIFO left there must not hang the session; only a
    * regular file is sent, a read error ends the transfer with `error`. */
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  struct stat st;
+  struct stat st = {0};
   if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
     close(fd);
     fd = -1;

@@ -36,6 +36,9 @@ struct ExecOptions {
   bool root_user = false;        ///< run as root instead of uid 65534
   bool verbose = false;          ///< progress on stderr even when it is not a terminal
   std::string qemu_dir;
+  std::vector<std::string> puts;  ///< --put SRC[:DST]: files or directories into the guest
+  std::vector<std::string> gets;  ///< --get GUESTPATH: files back into `out` after the program
+  std::filesystem::path out;      ///< --out DIR (default: the current directory)
 };
 
 int run_list(const CommonOptions& o);

@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <iostream>
+#include <set>
 
 #include "cli/commands.h"
 #include "cli/kernels.h"
@@ -27,6 +28,7 @@
 #include "prepare/target_build.h"
 #include "util/error.h"
 #include "util/fs.h"
+#include "util/text_safe.h"
 
 namespace archmatrix::cli {
 
@@ -92,6 +94,77 @@ const plan::Cell& pick_cell(const LoadedPlan& lp, const fs::path& program) {
                                          fit.size(), ids, fit.size() > 6 ? ", ..." : "")};
 }
 
+// ---- files: the cwd share, --put, --get ----------------------------------
+
+/// One --put: a host file or directory and where it goes in the guest.
+struct PutSpec {
+  fs::path host;
+  std::string guest;
+};
+
+// SRC[:DST]; a SRC whose name holds ':' is taken whole when it exists. The
+// default DST is /tmp/<name>: writable, and never inside the read-only cwd
+// share (the same absolute path often would be).
+std::vector<PutSpec> parse_puts(const std::vector<std::string>& specs) {
+  std::vector<PutSpec> out;
+  for (const auto& spec : specs) {
+    std::string src = spec, dst;
+    if (const auto colon = spec.rfind(':'); colon != std::string::npos && !fs::exists(spec))
+      src = spec.substr(0, colon), dst = spec.substr(colon + 1);
+    std::error_code ec;
+    if (src.empty() || !fs::exists(src, ec))
+      throw ExecFailure{kFailed, "--put " + spec + ": " + (src.empty() ? "expected SRC[:DST]" : src + " does not exist")};
+    fs::path abs = fs::absolute(src).lexically_normal();
+    if (abs.filename().empty()) abs = abs.parent_path();  // "dir/"
+    if (dst.empty()) dst = "/tmp/" + abs.filename().string();
+    dst = fs::path(dst).lexically_normal().string();
+    while (dst.size() > 1 && dst.back() == '/') dst.pop_back();
+    if (dst.front() != '/' || dst == "/" || abs == "/")
+      throw ExecFailure{kFailed, "--put " + spec + ": expected DST to be an absolute guest path other than /"};
+    out.push_back({abs, dst});
+  }
+  return out;
+}
+
+void check_gets(const std::vector<std::string>& gets) {
+  std::set<std::string> names;
+  for (const auto& g : gets) {
+    if (g.empty() || g.front() != '/' || fs::path(g).filename().empty())
+      throw ExecFailure{kFailed, "--get " + g + ": expected the absolute path of a file in the guest"};
+    if (!names.insert(fs::path(g).filename().string()).second)
+      throw ExecFailure{kFailed, "--get " + g + ": another --get brings back a file of the same name"};
+  }
+}
+
+void put_one(guest::Guest& g, const PutSpec& p) {
+  const auto mode = [](const fs::path& f) { return static_cast<unsigned>(fs::status(f).permissions()) & 07777u; };
+  if (!fs::is_directory(p.host)) return g.put(p.host, p.guest, mode(p.host));
+  g.put_dir(p.guest, mode(p.host));
+  // Pre-order, so a directory exists (with its mode) before what it holds.
+  for (auto it = fs::recursive_directory_iterator(p.host); it != fs::recursive_directory_iterator(); ++it) {
+    const std::string to = p.guest + "/" + it->path().lexically_relative(p.host).string();
+    if (it->is_symlink() && it->is_directory()) {
+      std::cerr << "archmatrix exec: warning: --put skips " << it->path().string() << " (a link to a directory)\n";
+    } else if (it->is_directory()) {
+      g.put_dir(to, mode(it->path()));
+    } else if (it->is_regular_file()) {
+      g.put(it->path(), to, mode(it->path()));
+    } else {
+      std::cerr << "archmatrix exec: warning: --put skips " << it->path().string() << " (not a file)\n";
+    }
+  }
+}
+
+// After the program: a file it did not make is a warning, its status stands.
+void fetch_gets(guest::Guest& g, const std::vector<std::string>& gets, const fs::path& out) {
+  if (gets.empty()) return;
+  const fs::path dir = out.empty() ? fs::current_path() : out;
+  fs::create_directories(dir);
+  for (const auto& path : gets)
+    if (auto why = g.get(path, dir / fs::path(path).filename()))
+      std::cerr << "archmatrix exec: warning: --get " << path << ": " << util::terminal_text(*why) << "\n";
+}
+
 int status_of(const guest::RunResult& r) {
   if (r.status == "exit") return std::stoi(r.value);
   if (r.status == "signal") return 128 + std::stoi(r.value);
@@ -101,6 +174,8 @@ int status_of(const guest::RunResult& r) {
 }
 
 int exec_in_cell(const ExecOptions& o, Progress& progress) {
+  const auto puts = parse_puts(o.puts);  // bad file arguments: nothing boots
+  check_gets(o.gets);
   LoadedPlan lp = load_and_plan(o.common);
   const plan::Cell& cell = pick_cell(lp, o.program);
   check_program(o.program, cell.arch);
@@ -116,7 +191,7 @@ int exec_in_cell(const ExecOptions& o, Progress& progress) {
   if (cell.kernel->source == config::KernelSource::debian)
     modules = prepare::channel_modules(
         cache, {cell.kernel->suite, std::string(util::arch_info(cell.arch).deb_arch), cell.kernel->package}, kernel,
-        pci ? "virtio_pci" : "virtio_mmio", [&](std::string_view m) { progress.log(m); });
+        pci ? "virtio_pci" : "virtio_mmio", true, [&](std::string_view m) { progress.log(m); });
   prepare::TargetBuilder builder(o.common.root, cache, [&](std::string_view m) { progress.log(m); });
   const auto bins = builder.build(cell.arch, {});
 
@@ -133,24 +208,32 @@ int exec_in_cell(const ExecOptions& o, Progress& progress) {
   so.machine_kind = pci ? "pci" : "mmio";
   const auto& t = lp.project.matrix.timeouts;
   so.boot_timeout = std::chrono::milliseconds(static_cast<long long>(t.boot_s * t.tcg_scale * 1000));
+  // The cwd, read-only at the same path, is the program's cwd (fixtures
+  // read relatively work); "/" is not shared: it would hide the guest's own root.
+  const std::string cwd = fs::current_path().string();
+  if (cwd != "/") so.shares.push_back({cwd, "amcwd"});
 
   bool keep = false;
   try {
     auto g = guest::Guest::start(so);
     const std::string guest_path = "/archmatrix/exec/" + o.program.filename().string();
     g->put(o.program, guest_path, 0755);
+    if (cwd != "/") g->mount("amcwd", cwd);
+    for (const auto& p : puts) put_one(*g, p);
     guest::RunRequest r;
     r.path = guest_path;
     r.argv.push_back(guest_path);
     for (const auto& a : o.args) r.argv.push_back(a);
     r.env = o.env;
     r.root = o.root_user;
+    r.cwd = cwd;
     r.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
     struct stat st{};
     if (::fstat(0, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode))) r.stdin_fd = 0;
     bool out_broken = false, err_broken = false;
     const auto res = g->run(
         r, [&](std::string_view b) { write_fd(1, b, out_broken); }, [&](std::string_view b) { write_fd(2, b, err_broken); });
+    fetch_gets(*g, o.gets, o.out);
     g->close();
     const int status = status_of(res);
     fs::remove_all(work);

@@ -63,6 +63,14 @@ int main(int argc, char** argv) {
       ->check([](const std::string& s) { return s.find('=') == std::string::npos || s[0] == '=' ? "expected K=V" : ""; });
   exec_cmd->add_flag("--root", ex.root_user, "Run the program as root (default: uid 65534)");
   exec_cmd->add_flag("-v,--verbose", ex.verbose, "Progress on stderr even when it is not a terminal");
+  exec_cmd->add_option("--put", ex.puts,
+                       "Copy a host file or directory into the guest before the program runs, at DST "
+                       "(default: /tmp/<its name>) (repeatable)")
+      ->type_name("SRC[:DST]");
+  exec_cmd->add_option("--get", ex.gets, "Bring this guest file back into --out after the program ends (repeatable)")
+      ->type_name("GUESTPATH");
+  exec_cmd->add_option("--out", ex.out, "Where --get puts its files (default: the current directory)")
+      ->type_name("DIR");
   exec_cmd->add_option("--qemu-dir", ex.qemu_dir, "Directory holding the qemu-system-* programs to use")->group("");
   exec_cmd->add_option("program", ex.program, "The program (a static ELF of the cell's architecture)")->required();
   exec_cmd->add_option("args", ex.args, "Its arguments (after --)");
