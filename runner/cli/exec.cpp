@@ -218,7 +218,10 @@ int exec_in_cell(const ExecOptions& o, Progress& progress) {
     auto g = guest::Guest::start(so);
     const std::string guest_path = "/archmatrix/exec/" + o.program.filename().string();
     g->put(o.program, guest_path, 0755);
-    if (cwd != "/") g->mount("amcwd", cwd);
+    // The cache mode is the agent's measured default; bench/exec_share.sh
+    // compares the others through this variable.
+    const char* cache = ::getenv("ARCHMATRIX_EXEC_9P_CACHE");
+    if (cwd != "/") g->mount("amcwd", cwd, cache ? cache : "");
     for (const auto& p : puts) put_one(*g, p);
     guest::RunRequest r;
     r.path = guest_path;

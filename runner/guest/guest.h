@@ -82,9 +82,10 @@ class Guest {
 
   /// Copies a host file into the guest (parents created) with mode.
   void put(const std::filesystem::path& host, const std::string& guest_path, unsigned mode);
-  /// Mounts the share `tag` read-only at guest_path (made if missing). Throws
-  /// GuestError with the guest's reason when it cannot.
-  void mount(const std::string& tag, const std::string& guest_path);
+  /// Mounts the share `tag` read-only at guest_path (made if missing), with
+  /// the 9p cache mode `cache` ("": the agent's default). Throws GuestError
+  /// with the guest's reason when it cannot.
+  void mount(const std::string& tag, const std::string& guest_path, const std::string& cache = "");
   /// Copies a guest file to host_path (replaced only when the whole file
   /// arrived). Returns the guest's reason when it could not read the file
   /// (missing, not a regular file): the caller decides if that matters.
