@@ -29,6 +29,28 @@ std::string module_name(std::string_view path) {
 
 }  // namespace
 
+void decompress_module(const fs::path& ko, const fs::path& out) {
+  const std::string s = ko.string();
+  if (!s.ends_with(".xz") && !s.ends_with(".zst") && !s.ends_with(".gz")) {
+    fs::copy_file(ko, out, fs::copy_options::overwrite_existing);
+    return;
+  }
+  // A copy named OUT.<ext>, decompressed in place into OUT: argv only, no
+  // shell redirection, and the tool's messages never mix with the bytes.
+  const std::string ext = s.substr(s.rfind('.'));
+  const std::string tool = ext == ".xz" ? "xz" : ext == ".zst" ? "zstd" : "gzip";
+  const fs::path packed = out.string() + ext;
+  fs::copy_file(ko, packed, fs::copy_options::overwrite_existing);
+  std::vector<std::string> argv{tool, "-d", "-f", "-q"};
+  if (tool == "zstd") argv.push_back("--rm");
+  argv.push_back(packed.string());
+  const auto r = util::run_command(argv);
+  if (r.exit_code != 0 || !fs::exists(out)) {
+    fs::remove(packed);
+    throw util::Error("decompressing " + s + " failed: " + r.output);
+  }
+}
+
 std::vector<std::string> modinfo_depends(std::string_view ko) {
   static constexpr std::string_view kKey("\0depends=", 9);
   const auto at = ko.find(kKey);
@@ -113,24 +135,9 @@ std::vector<fs::path> channel_modules(const fs::path& cache_root, const DebianKe
   // Decompressed here, so the guest kernel needs no module decompressor.
   fs::create_directories(work / "plain");
   const auto plain = [&](const std::string& m) {
-    const std::string s = files.at(m).string();
     const fs::path out = work / "plain" / (m + ".ko");
     if (fs::exists(out)) return out;
-    if (s.ends_with(".xz") || s.ends_with(".zst") || s.ends_with(".gz")) {
-      // A copy named OUT.<ext>, decompressed in place into OUT: argv only,
-      // no shell redirection, and the tool's messages never mix with the bytes.
-      const std::string ext = s.substr(s.rfind('.'));
-      const std::string tool = ext == ".xz" ? "xz" : ext == ".zst" ? "zstd" : "gzip";
-      const fs::path packed = out.string() + ext;
-      fs::copy_file(files.at(m), packed, fs::copy_options::overwrite_existing);
-      std::vector<std::string> argv{tool, "-d", "-f", "-q"};
-      if (tool == "zstd") argv.push_back("--rm");
-      argv.push_back(packed.string());
-      const auto r = util::run_command(argv);
-      if (r.exit_code != 0 || !fs::exists(out)) throw util::Error("decompressing " + s + " failed: " + r.output);
-    } else {
-      fs::copy_file(files.at(m), out);
-    }
+    decompress_module(files.at(m), out);
     return out;
   };
   std::map<std::string, ModuleDep> deps;

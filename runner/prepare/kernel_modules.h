@@ -25,6 +25,11 @@ struct ModuleDep {
   std::vector<std::string> deps;
 };
 
+/// Writes the plain module `out` from `ko` (.ko, .ko.xz, .ko.zst or .ko.gz;
+/// xz, zstd or gzip run with argv only, so any file name is safe). Throws
+/// util::Error when the tool fails.
+void decompress_module(const std::filesystem::path& ko, const std::filesystem::path& out);
+
 /// The module names in the "depends=a,b" string of a module's .modinfo
 /// section, found in the (uncompressed) .ko bytes. Pure.
 std::vector<std::string> modinfo_depends(std::string_view ko);
