@@ -15,12 +15,12 @@
 # costs more per call than the 9p mount (see the JSON).
 #
 #   bench/exec_share.sh [RUNS] [CELL] [MATRIX] [OUT.json]
-#   (defaults: 5, aarch64-64k-va48-6.12, tests/integration/matrix.yaml,
+#   (defaults: 5, aarch64-64k-va48, tests/integration/matrix.yaml,
 #    bench/results/exec_share.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
-cell=${2:-aarch64-64k-va48-6.12}
+cell=${2:-aarch64-64k-va48}
 matrix=$(realpath "${3:-tests/integration/matrix.yaml}")
 out=${4:-bench/results/exec_share.json}
 bin=$(realpath build/archmatrix)
