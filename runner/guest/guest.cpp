@@ -273,9 +273,9 @@ void Guest::put_dir(const std::string& guest_path, unsigned mode) {
 
 void Guest::mount(const std::string& tag, const std::string& guest_path, const std::string& cache) {
   const std::uint16_t id = 3;
-  protocol::FieldList f{{"tag", tag}, {"path", guest_path}, {"ro", "1"}};
-  if (!cache.empty()) f.emplace_back("cache", cache);
-  impl_->send(FrameType::mount, id, protocol::encode_field_list(f));
+  protocol::FieldList fields{{"tag", tag}, {"path", guest_path}, {"ro", "1"}};
+  if (!cache.empty()) fields.emplace_back("cache", cache);
+  impl_->send(FrameType::mount, id, protocol::encode_field_list(fields));
   const auto f = impl_->next_frame(Clock::now() + std::chrono::seconds(30), "mounting " + guest_path);
   if (f.type == FrameType::error) throw GuestError("the guest could not mount " + guest_path + ": " + f.payload);
   if (f.type != FrameType::ok) throw GuestError("channel: unexpected answer to mount");

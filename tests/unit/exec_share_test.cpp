@@ -58,8 +58,9 @@ TEST_P(ModuleDecompression, AnyFileNameComesOutWithTheSameBytes) {
   prepare::decompress_module(packed, out);
   EXPECT_EQ(util::read_file(out), bytes);
   EXPECT_FALSE(fs::exists(out.string() + ext)) << "the working copy is left behind";
-  std::ofstream(dir / "bad.ko.xz") << "not xz";
-  EXPECT_THROW(prepare::decompress_module(dir / "bad.ko.xz", dir / "bad.ko"), util::Error);
+  fs::create_directories(dir / "pkg");
+  std::ofstream(dir / "pkg" / "bad.ko.xz") << "not xz";
+  EXPECT_THROW(prepare::decompress_module(dir / "pkg" / "bad.ko.xz", dir / "bad.ko"), util::Error);
   fs::remove_all(dir);
 }
 
