@@ -2,8 +2,8 @@
 # How `archmatrix exec` should show the host's files to the guest, measured
 # (README, "Benchmarks"; the choice is in docs/protocol.md, "mount"):
 #  - virtio-9p: the current directory shared read-only, nothing copied. The
-#    per-call cost is the mount (exec wall time with the share minus without,
-#    median); read throughput is measured in the guest by the guest program's
+#    per-call cost is the mount: its message's round trip (exec -v), and
+#    exec's wall time with the share against from / without it; read throughput is measured in the guest by the guest program's
 #    own clock, for one 64 MiB file and for a build tree of 2000 files /
 #    50 MB, with the 9p cache modes `loose` and `none` (first read after the
 #    mount in both: every call of exec mounts afresh).
@@ -46,7 +46,7 @@ head -c $((64 << 20)) /dev/urandom > "$tmp/share/big.bin"
 chmod -R a+rX "$tmp/share"
 rm "$tmp/blob"
 
-ms() { date +%s%N | awk '{printf "%d", $1 / 1e6}'; }
+ms() { local ns; ns=$(date +%s%N); echo $((ns / 1000000)); }
 am_exec() { "$bin" exec --matrix "$matrix" --cell "$cell" -- "$tmp/reader" "$@"; }
 # Warm-up (kernel, modules and agent into the cache); not measured.
 (cd "$tmp/share" && am_exec big.bin) > /dev/null
@@ -58,8 +58,11 @@ for i in $(seq 1 "$runs"); do
   # Per-call cost of the share: the same empty run from / (nothing shared) and from the tree.
   s=$(ms); (cd / && am_exec) > /dev/null; e=$(ms); echo $((e - s)) >> "$tmp/noshare.ms"
   s=$(ms); (cd "$tmp/share" && am_exec) > /dev/null; e=$(ms); echo $((e - s)) >> "$tmp/share.ms"
+  # The mount message's round trip, as exec -v reports it.
+  (cd "$tmp/share" && "$bin" exec -v --matrix "$matrix" --cell "$cell" -- "$tmp/reader" 2>&1 > /dev/null) |
+    sed -n 's/.* shared read-only in \([0-9]*\) ms.*/\1/p' >> "$tmp/mount.ms"
   rm -f "$tmp/img.ext2" "$tmp/img.sqfs"
-  s=$(ms); mke2fs -q -F -t ext2 -b 4096 -d "$tmp/share" "$tmp/img.ext2" 160M; e=$(ms); echo $((e - s)) >> "$tmp/mke2fs.ms"
+  s=$(ms); mke2fs -q -F -t ext2 -b 4096 -d "$tmp/share" "$tmp/img.ext2" 160M > /dev/null 2>&1; e=$(ms); echo $((e - s)) >> "$tmp/mke2fs.ms"
   if command -v mksquashfs > /dev/null; then
     s=$(ms); mksquashfs "$tmp/share" "$tmp/img.sqfs" -noappend -no-progress -quiet > /dev/null; e=$(ms)
     echo $((e - s)) >> "$tmp/mksquashfs.ms"
@@ -91,7 +94,8 @@ result = {
     "virtio_9p": {
         "exec_wall_ms_without_share": med(noshare),
         "exec_wall_ms_with_share": med(share),
-        "per_call_setup_ms": med([s - n for s, n in zip(share, noshare)]),
+        "per_call_setup_ms_paired_difference": med([s - n for s, n in zip(share, noshare)]),
+        "mount_message_round_trip_ms": med(ms_file("mount.ms")),
         "cache": nine,
     },
     "virtio_blk_image": {

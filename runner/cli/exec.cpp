@@ -221,7 +221,12 @@ int exec_in_cell(const ExecOptions& o, Progress& progress) {
     // The cache mode is the agent's measured default; bench/exec_share.sh
     // compares the others through this variable.
     const char* cache = ::getenv("ARCHMATRIX_EXEC_9P_CACHE");
-    if (cwd != "/") g->mount("amcwd", cwd, cache ? cache : "");
+    if (cwd != "/") {
+      const auto t0 = std::chrono::steady_clock::now();
+      g->mount("amcwd", cwd, cache ? cache : "");
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
+      progress.log(fmt::format("{} shared read-only in {} ms", cwd, ms.count()));
+    }
     for (const auto& p : puts) put_one(*g, p);
     guest::RunRequest r;
     r.path = guest_path;
