@@ -220,10 +220,10 @@ int exec_in_cell(const ExecOptions& o, Progress& progress) {
     g->put(o.program, guest_path, 0755);
     // The cache mode is the agent's measured default; bench/exec_share.sh
     // compares the others through this variable.
-    const char* cache = ::getenv("ARCHMATRIX_EXEC_9P_CACHE");
+    const char* cache_mode = ::getenv("ARCHMATRIX_EXEC_9P_CACHE");
     if (cwd != "/") {
       const auto t0 = std::chrono::steady_clock::now();
-      g->mount("amcwd", cwd, cache ? cache : "");
+      g->mount("amcwd", cwd, cache_mode ? cache_mode : "");
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
       progress.log(fmt::format("{} shared read-only in {} ms", cwd, ms.count()));
     }
