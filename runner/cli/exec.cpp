@@ -13,10 +13,10 @@
 
 #include <cerrno>
 #include <iostream>
-#include <set>
 
 #include "cli/commands.h"
 #include "cli/kernels.h"
+#include "cli/exec_files.h"
 #include "cli/progress.h"
 #include "cli/project_loading.h"
 #include "elf/elf_check.h"
@@ -28,7 +28,6 @@
 #include "prepare/target_build.h"
 #include "util/error.h"
 #include "util/fs.h"
-#include "util/text_safe.h"
 
 namespace archmatrix::cli {
 
@@ -92,77 +91,6 @@ const plan::Cell& pick_cell(const LoadedPlan& lp, const fs::path& program) {
   for (std::size_t i = 0; i < fit.size() && i < 6; ++i) ids += (i ? ", " : "") + fit[i]->id;
   throw ExecFailure{kFailed, fmt::format("{} cells match ({}{}); exec runs one cell for now: choose it with --cell",
                                          fit.size(), ids, fit.size() > 6 ? ", ..." : "")};
-}
-
-// ---- files: the cwd share, --put, --get ----------------------------------
-
-/// One --put: a host file or directory and where it goes in the guest.
-struct PutSpec {
-  fs::path host;
-  std::string guest;
-};
-
-// SRC[:DST]; a SRC whose name holds ':' is taken whole when it exists. The
-// default DST is /tmp/<name>: writable, and never inside the read-only cwd
-// share (the same absolute path often would be).
-std::vector<PutSpec> parse_puts(const std::vector<std::string>& specs) {
-  std::vector<PutSpec> out;
-  for (const auto& spec : specs) {
-    std::string src = spec, dst;
-    if (const auto colon = spec.rfind(':'); colon != std::string::npos && !fs::exists(spec))
-      src = spec.substr(0, colon), dst = spec.substr(colon + 1);
-    std::error_code ec;
-    if (src.empty() || !fs::exists(src, ec))
-      throw ExecFailure{kFailed, "--put " + spec + ": " + (src.empty() ? "expected SRC[:DST]" : src + " does not exist")};
-    fs::path abs = fs::absolute(src).lexically_normal();
-    if (abs.filename().empty()) abs = abs.parent_path();  // "dir/"
-    if (dst.empty()) dst = "/tmp/" + abs.filename().string();
-    dst = fs::path(dst).lexically_normal().string();
-    while (dst.size() > 1 && dst.back() == '/') dst.pop_back();
-    if (dst.front() != '/' || dst == "/" || abs == "/")
-      throw ExecFailure{kFailed, "--put " + spec + ": expected DST to be an absolute guest path other than /"};
-    out.push_back({abs, dst});
-  }
-  return out;
-}
-
-void check_gets(const std::vector<std::string>& gets) {
-  std::set<std::string> names;
-  for (const auto& g : gets) {
-    if (g.empty() || g.front() != '/' || fs::path(g).filename().empty())
-      throw ExecFailure{kFailed, "--get " + g + ": expected the absolute path of a file in the guest"};
-    if (!names.insert(fs::path(g).filename().string()).second)
-      throw ExecFailure{kFailed, "--get " + g + ": another --get brings back a file of the same name"};
-  }
-}
-
-void put_one(guest::Guest& g, const PutSpec& p) {
-  const auto mode = [](const fs::path& f) { return static_cast<unsigned>(fs::status(f).permissions()) & 07777u; };
-  if (!fs::is_directory(p.host)) return g.put(p.host, p.guest, mode(p.host));
-  g.put_dir(p.guest, mode(p.host));
-  // Pre-order, so a directory exists (with its mode) before what it holds.
-  for (auto it = fs::recursive_directory_iterator(p.host); it != fs::recursive_directory_iterator(); ++it) {
-    const std::string to = p.guest + "/" + it->path().lexically_relative(p.host).string();
-    if (it->is_symlink() && it->is_directory()) {
-      std::cerr << "archmatrix exec: warning: --put skips " << it->path().string() << " (a link to a directory)\n";
-    } else if (it->is_directory()) {
-      g.put_dir(to, mode(it->path()));
-    } else if (it->is_regular_file()) {
-      g.put(it->path(), to, mode(it->path()));
-    } else {
-      std::cerr << "archmatrix exec: warning: --put skips " << it->path().string() << " (not a file)\n";
-    }
-  }
-}
-
-// After the program: a file it did not make is a warning, its status stands.
-void fetch_gets(guest::Guest& g, const std::vector<std::string>& gets, const fs::path& out) {
-  if (gets.empty()) return;
-  const fs::path dir = out.empty() ? fs::current_path() : out;
-  fs::create_directories(dir);
-  for (const auto& path : gets)
-    if (auto why = g.get(path, dir / fs::path(path).filename()))
-      std::cerr << "archmatrix exec: warning: --get " << path << ": " << util::terminal_text(*why) << "\n";
 }
 
 int status_of(const guest::RunResult& r) {
