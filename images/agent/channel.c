@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -33,9 +34,18 @@
 #define KILL_GRACE_MS 10000
 #define DRAIN_GRACE_MS 2000
 #define MAX_ENV 256
+/* 9p mounts: the largest msize the virtio transport takes (it caps larger
+ * values), and the cache mode bench/exec_share.sh measured (README,
+ * "Benchmarks"). */
+#ifndef MOUNT_9P_MSIZE
+#define MOUNT_9P_MSIZE 512000
+#endif
+#ifndef MOUNT_9P_CACHE
+#define MOUNT_9P_CACHE "loose"
+#endif
 
 enum {
-  T_PUT = 0x01, T_DATA = 0x02, T_CLOSE = 0x03, T_GET = 0x04,
+  T_PUT = 0x01, T_DATA = 0x02, T_CLOSE = 0x03, T_GET = 0x04, T_MOUNT = 0x05,
   T_RUN = 0x10, T_STDIN = 0x11, T_KILL = 0x12,
   T_RESTORE = 0x30, T_BYE = 0x3f,
   T_STDOUT = 0x81, T_STDERR = 0x82, T_EXIT = 0x83, T_OK = 0x84, T_ERROR = 0x85,
@@ -248,24 +258,34 @@ static int put_fd = -1;
 static unsigned put_stream;
 static unsigned put_mode;
 static int put_failed;
+static int put_is_dir;
+static char put_dir[4096];
 
 static void do_put(const struct frame *f) {
   char key[32], path[4096] = "";
   const unsigned char *p = f->data, *v;
   size_t vl;
   unsigned mode = 0644;
+  int is_dir = 0;
   while (next_field(&p, f->data + f->len, key, sizeof key, &v, &vl) > 0) {
     if (strcmp(key, "path") == 0 && vl < sizeof path) memcpy(path, v, vl), path[vl] = '\0';
     if (strcmp(key, "mode") == 0) mode = (unsigned)strtoul(strndupa((const char *)v, vl), NULL, 8) & 07777;
+    if (strcmp(key, "kind") == 0 && vl == 3 && memcmp(v, "dir", 3) == 0) is_dir = 1;
   }
   if (put_fd >= 0) close(put_fd);
-  put_stream = f->stream, put_mode = mode, put_failed = 0;
+  put_stream = f->stream, put_mode = mode, put_failed = 0, put_is_dir = is_dir;
   put_fd = -1;
   if (path[0] != '/') {
     put_failed = EINVAL;
     return;
   }
   make_parents(path);
+  if (is_dir) {
+    /* Its mode is set at close, so a read-only directory still gets its files first. */
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) put_failed = errno;
+    snprintf(put_dir, sizeof put_dir, "%s", path);
+    return;
+  }
   put_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (put_fd < 0) put_failed = errno;
 }
@@ -276,6 +296,15 @@ static void do_put_data(const struct frame *f) {
 }
 
 static void do_put_close(const struct frame *f) {
+  if (put_is_dir && f->stream == put_stream) {
+    put_is_dir = 0;
+    if (!put_failed && chmod(put_dir, put_mode) != 0) put_failed = errno;
+    if (put_failed)
+      send_text(T_ERROR, f->stream, strerror(put_failed));
+    else
+      send_frame(T_OK, f->stream, "", 0);
+    return;
+  }
   if (f->stream == put_stream && put_fd >= 0 && fchmod(put_fd, put_mode) != 0 && !put_failed) put_failed = errno;
   if (put_fd >= 0 && close(put_fd) != 0 && !put_failed) put_failed = errno;
   put_fd = -1;
@@ -292,15 +321,64 @@ static void do_get(const struct frame *f) {
   size_t vl;
   while (next_field(&p, f->data + f->len, key, sizeof key, &v, &vl) > 0)
     if (strcmp(key, "path") == 0 && vl < sizeof path) memcpy(path, v, vl), path[vl] = '\0';
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: a FIFO left there must not hang the session; only a
+   * regular file is sent, a read error ends the transfer with `error`. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  struct stat st = {0};
+  if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+    close(fd);
+    fd = -1;
+    errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+  }
   if (fd < 0) {
     send_text(T_ERROR, f->stream, strerror(errno));
     return;
   }
+  fcntl(fd, F_SETFL, 0);
   ssize_t r;
   while ((r = read(fd, scratch, sizeof scratch)) > 0) send_frame(T_DATA, f->stream, scratch, (size_t)r);
+  int e = errno;
   close(fd);
-  send_frame(T_CLOSE, f->stream, "", 0);
+  if (r < 0)
+    send_text(T_ERROR, f->stream, strerror(e));
+  else
+    send_frame(T_CLOSE, f->stream, "", 0);
+}
+
+/* A host directory shared over virtio-9p, mounted read-only at its path
+ * (made in our tmpfs root). A message rather than a plan line, so a guest
+ * restored from a snapshot gets its mounts after the restore. */
+static void do_mount(const struct frame *f) {
+  char key[32], tag[64] = "", path[4096] = "", cache[16] = MOUNT_9P_CACHE;
+  const unsigned char *p = f->data, *v;
+  size_t vl;
+  int ro = 1;
+  while (next_field(&p, f->data + f->len, key, sizeof key, &v, &vl) > 0) {
+    if (strcmp(key, "tag") == 0 && vl < sizeof tag) memcpy(tag, v, vl), tag[vl] = '\0';
+    if (strcmp(key, "path") == 0 && vl < sizeof path) memcpy(path, v, vl), path[vl] = '\0';
+    if (strcmp(key, "ro") == 0) ro = !(vl == 1 && v[0] == '0');
+    if (strcmp(key, "cache") == 0 && vl < sizeof cache) memcpy(cache, v, vl), cache[vl] = '\0';
+  }
+  const char *bad = NULL;
+  if (!tag[0] || strchr(tag, ',')) bad = "mount: no tag";
+  else if (path[0] != '/' || strstr(path, "/../") || strstr(path, "/./")) bad = "mount: the path must be absolute and normal";
+  else if (strcmp(path, "/") == 0) bad = "mount: refusing to mount over /";
+  else if (strchr(cache, ',')) bad = "mount: bad cache mode";
+  if (bad) {
+    send_text(T_ERROR, f->stream, bad);
+    return;
+  }
+  char opts[256];
+  snprintf(opts, sizeof opts, "trans=virtio,version=9p2000.L,msize=%d,cache=%s", MOUNT_9P_MSIZE, cache);
+  make_parents(path);
+  mkdir(path, 0755);
+  if (mount(tag, path, "9p", (ro ? MS_RDONLY : 0) | MS_NOSUID | MS_NODEV, opts) != 0) {
+    char msg[4400];
+    snprintf(msg, sizeof msg, "mount %s on %s: %s", tag, path, strerror(errno));
+    send_text(T_ERROR, f->stream, msg);
+    return;
+  }
+  send_frame(T_OK, f->stream, "", 0);
 }
 
 static void do_restore(const struct frame *f) {
@@ -657,6 +735,7 @@ void channel_serve(const char *port) {
       case T_DATA: do_put_data(&f); break;
       case T_CLOSE: do_put_close(&f); break;
       case T_GET: do_get(&f); break;
+      case T_MOUNT: do_mount(&f); break;
       case T_RESTORE: do_restore(&f); break;
       case T_RUN: run_job(&f); total = 0; break;  /* consumed it itself */
       case T_BYE: return;

@@ -42,6 +42,9 @@ struct ExecOptions {
   bool root_user = false;        ///< run as root instead of uid 65534
   bool verbose = false;          ///< progress on stderr even when it is not a terminal
   std::string qemu_dir;
+  std::vector<std::string> puts;  ///< --put SRC[:DST]: files or directories into the guest
+  std::vector<std::string> gets;  ///< --get GUESTPATH: files back after the program, into
+                                  ///< out/cells/<id>/files/, or the current directory without `out`
 };
 
 int run_list(const CommonOptions& o);

@@ -28,6 +28,7 @@
 
 #include "cli/commands.h"
 #include "cli/kernels.h"
+#include "cli/exec_files.h"
 #include "cli/progress.h"
 #include "cli/project_loading.h"
 #include "elf/elf_check.h"
@@ -153,6 +154,8 @@ struct Prepared {
   std::map<std::string, std::vector<fs::path>> modules;  // by recipe id (Debian kernels)
   std::map<util::Arch, fs::path> agents;
   std::map<util::Arch, prepare::ProgramPayload> payloads;  // what each arch's guests get
+  std::vector<PutSpec> puts;  // --put, checked before anything boots
+  std::string cwd;            // shared read-only at the same path; "" for "/" (it would hide the guest's root)
 };
 
 bool is_pci(const plan::Cell& cell) { return cell.arch == util::Arch::x86_64; }
@@ -174,7 +177,7 @@ Prepared prepare_cells(const std::vector<const plan::Cell*>& cells, const ExecOp
     try {
       p.modules[k.id] = prepare::channel_modules(
           cache, {k.suite, std::string(util::arch_info(c->arch).deb_arch), k.package}, p.kernels.at(k.id),
-          is_pci(*c) ? "virtio_pci" : "virtio_mmio", log);
+          is_pci(*c) ? "virtio_pci" : "virtio_mmio", true, log);
     } catch (const util::Error& e) {
       p.kernel_errors[k.id] = e.what();
     }
@@ -201,6 +204,8 @@ struct Tail {
 /// Where one cell's program output goes.
 struct CellSinks {
   guest::Sink out, err;
+  std::function<void(std::string_view)> log;  // progress lines (stderr with -v)
+  fs::path gets_dir;                          // where --get puts this cell's files
 };
 
 struct CellOutcome {
@@ -261,6 +266,8 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     so.machine_kind = is_pci(cell) ? "pci" : "mmio";
     const auto& t = lp.project.matrix.timeouts;
     so.boot_timeout = std::chrono::milliseconds(static_cast<long long>(t.boot_s * t.tcg_scale * 1000));
+    const std::string& cwd = prep.cwd;
+    if (!cwd.empty()) so.shares.push_back({cwd, "amcwd"});
 
     auto g = guest::Guest::start(so);
     // No result from a guest that is not what its cell says (a 4K kernel in a
@@ -274,12 +281,25 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
 
     for (const auto& f : payload.files) g->put(f.host, f.guest_path, f.mode);
     const std::string& guest_path = payload.exec_path;
+    // The cwd, read-only at the same path, is the program's cwd (fixtures
+    // read relatively work); its mount is timed for -v (bench/exec_share.sh
+    // reads it) and its cache mode is the agent's measured default unless
+    // ARCHMATRIX_EXEC_9P_CACHE names another (the bench compares them).
+    if (!cwd.empty()) {
+      const char* cache_mode = ::getenv("ARCHMATRIX_EXEC_9P_CACHE");
+      const auto m0 = Clock::now();
+      g->mount("amcwd", cwd, cache_mode ? cache_mode : "");
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - m0);
+      sinks.log(fmt::format("{}: {} shared read-only in {} ms", cell.id, cwd, ms.count()));
+    }
+    for (const auto& p : prep.puts) put_one(*g, p);
     guest::RunRequest r;
     r.path = guest_path;
     r.argv.push_back(guest_path);
     for (const auto& a : o.args) r.argv.push_back(a);
     r.env = o.env;
     r.root = o.root_user;
+    r.cwd = cwd;
     r.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
     struct stat st{};
     // stdin goes to one guest only: with several cells nobody could tell
@@ -297,6 +317,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
           oc.err.add(b);
           sinks.err(b);
         });
+    fetch_gets(*g, o.gets, sinks.gets_dir);
     g->close();
     oc.guest_status = res.status;
     oc.guest_value = res.value;
@@ -416,6 +437,8 @@ fs::path make_work_dir() {
 }
 
 int exec_cells(const ExecOptions& o, Progress& progress) {
+  auto puts = parse_puts(o.puts);  // bad file arguments: nothing boots
+  check_gets(o.gets);
   LoadedPlan lp = load_and_plan(o.common);
   Selection sel = select_cells(lp, o);
   const bool many = sel.cells.size() > 1;
@@ -434,6 +457,8 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
   const int jobs = std::max(1, std::min<int>(o.jobs, static_cast<int>(sel.cells.size())));
   Prepared prep = prepare_cells(sel.cells, o, jobs, progress);
   prep.payloads = std::move(payloads);
+  prep.puts = std::move(puts);
+  if (const auto cwd = fs::current_path(); cwd != cwd.root_path()) prep.cwd = cwd.string();
   if (guest::g_interrupted) throw ExecFailure{util::kExitInterrupted, "interrupted"};
 
   fs::path out = o.out;
@@ -466,6 +491,10 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
         err_file->open(work / "stderr", std::ios::binary | std::ios::trunc);
       }
       CellSinks sinks;
+      sinks.log = [&](std::string_view m) { progress.log(m); };
+      // --get: beside the reports when there are reports (one directory per
+      // cell), else into the current directory, as cp would.
+      sinks.gets_dir = out.empty() ? fs::path() : work / "files";
       bool out_broken = false, err_broken = false;
       std::shared_ptr<util::LinePrefixer> pout, perr;
       if (many) {

@@ -81,6 +81,14 @@ int main(int argc, char** argv) {
       ->type_name("NAME");
   exec_cmd->add_flag("--root", ex.root_user, "Run the program as root (default: uid 65534)");
   exec_cmd->add_flag("-v,--verbose", ex.verbose, "Progress on stderr even when it is not a terminal");
+  exec_cmd->add_option("--put", ex.puts,
+                       "Copy a host file or directory into the guest before the program runs, at DST "
+                       "(default: /tmp/<its name>) (repeatable)")
+      ->type_name("SRC[:DST]");
+  exec_cmd->add_option("--get", ex.gets,
+                       "Bring this guest file back after the program ends: into the current directory, or "
+                       "<out>/cells/<id>/files/ when there are reports (repeatable)")
+      ->type_name("GUESTPATH");
   exec_cmd->add_option("--qemu-dir", ex.qemu_dir, "Directory holding the qemu-system-* programs to use")->group("");
   exec_cmd->add_option("program", ex.program, "The program (an ELF of the cells' architecture, static or dynamic)")->required();
   exec_cmd->add_option("args", ex.args, "Its arguments (after --)");

@@ -42,6 +42,17 @@ std::string crash_title_in(const fs::path& console) {
   return d.title();
 }
 
+std::vector<std::string> share_qemu_args(const std::string& kind, const Share& s, int index) {
+  std::string path = s.host_dir.string();
+  for (std::size_t at = 0; (at = path.find(',', at)) != std::string::npos; at += 2) path.insert(at, ",");  // QEMU's escape
+  const std::string id = "amfs" + std::to_string(index);
+  // security_model=none: the guest sees the host's owners and modes as they
+  // are; readonly=on: QEMU refuses writes even if the guest remounted rw.
+  return {"-fsdev", "local,id=" + id + ",path=" + path + ",readonly=on,security_model=none",
+          "-device", std::string(kind == "pci" ? "virtio-9p-pci" : "virtio-9p-device") + ",fsdev=" + id +
+                         ",mount_tag=" + s.tag};
+}
+
 namespace {
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
@@ -198,6 +209,8 @@ std::unique_ptr<Guest> Guest::start(const StartOptions& o) {
 
   std::vector<std::string> argv = o.qemu_argv;
   for (auto& a : channel_qemu_args(o.machine_kind, sock_path)) argv.push_back(a);
+  for (std::size_t i = 0; i < o.shares.size(); ++i)
+    for (auto& a : share_qemu_args(o.machine_kind, o.shares[i], static_cast<int>(i))) argv.push_back(a);
   const int out = ::open(impl->console.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   const int err = ::open(impl->qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -250,6 +263,59 @@ void Guest::put(const fs::path& host, const std::string& guest_path, unsigned mo
   const auto f = impl_->next_frame(deadline, doing);
   if (f.type == FrameType::error) throw GuestError("the guest could not write " + guest_path + ": " + f.payload);
   if (f.type != FrameType::ok) throw GuestError("channel: unexpected answer to put (" + doing + ")");
+}
+
+void Guest::put_dir(const std::string& guest_path, unsigned mode) {
+  char octal[16];
+  std::snprintf(octal, sizeof octal, "%o", mode);
+  const std::uint16_t id = 1;
+  impl_->send(FrameType::put, id, protocol::encode_field_list({{"path", guest_path}, {"mode", octal}, {"kind", "dir"}}));
+  impl_->send(FrameType::close, id, "");
+  const auto f = impl_->next_frame(Clock::now() + std::chrono::seconds(30), "making " + guest_path);
+  if (f.type == FrameType::error) throw GuestError("the guest could not make " + guest_path + ": " + f.payload);
+  if (f.type != FrameType::ok) throw GuestError("channel: unexpected answer to put of a directory");
+}
+
+void Guest::mount(const std::string& tag, const std::string& guest_path, const std::string& cache) {
+  const std::uint16_t id = 3;
+  protocol::FieldList fields{{"tag", tag}, {"path", guest_path}, {"ro", "1"}};
+  if (!cache.empty()) fields.emplace_back("cache", cache);
+  impl_->send(FrameType::mount, id, protocol::encode_field_list(fields));
+  const auto f = impl_->next_frame(Clock::now() + std::chrono::seconds(30), "mounting " + guest_path);
+  if (f.type == FrameType::error) throw GuestError("the guest could not mount " + guest_path + ": " + f.payload);
+  if (f.type != FrameType::ok) throw GuestError("channel: unexpected answer to mount");
+}
+
+std::optional<std::string> Guest::get(const std::string& guest_path, const fs::path& host_path) {
+  const std::uint16_t id = 2;
+  impl_->send(FrameType::get, id, protocol::encode_field_list({{"path", guest_path}}));
+  const fs::path part = host_path.string() + ".part";
+  std::ofstream out;
+  const std::string doing = "fetching " + guest_path;
+  for (;;) {
+    // A deadline per frame: a large file may take long, a silent guest may not.
+    auto f = impl_->next_frame(Clock::now() + std::chrono::seconds(60), doing);
+    if (f.stream != id) continue;
+    if (f.type == FrameType::data) {
+      if (!out.is_open()) {
+        out.open(part, std::ios::binary | std::ios::trunc);
+        if (!out) throw GuestError("cannot write " + part.string());
+      }
+      out.write(f.payload.data(), static_cast<std::streamsize>(f.payload.size()));
+    } else if (f.type == FrameType::close) {
+      if (!out.is_open()) out.open(part, std::ios::binary | std::ios::trunc);
+      out.close();
+      if (!out) throw GuestError("cannot write " + part.string());
+      fs::rename(part, host_path);
+      return std::nullopt;
+    } else if (f.type == FrameType::error) {
+      if (out.is_open()) out.close();
+      fs::remove(part);
+      return f.payload;
+    } else {
+      throw GuestError("channel: unexpected answer to get (" + doing + ")");
+    }
+  }
 }
 
 RunResult Guest::run(const RunRequest& r, const Sink& out, const Sink& err) {

@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,12 +31,19 @@ class GuestError : public util::Error {
   using util::Error::Error;
 };
 
+/// A host directory the guest can mount (virtio-9p, read-only on QEMU's side too).
+struct Share {
+  std::filesystem::path host_dir;
+  std::string tag;  ///< mount_tag: [A-Za-z0-9_], at most 31 characters
+};
+
 struct StartOptions {
   std::vector<std::string> qemu_argv;   ///< without the channel devices; start() adds them
   std::filesystem::path work_dir;        ///< private directory for the socket and logs
   std::chrono::milliseconds boot_timeout{120000};
   std::string machine_kind;              ///< "pci" (x86 q35) or "mmio" (arm virt)
   std::string nonce;                     ///< the initramfs plan's nonce: facts() needs it
+  std::vector<Share> shares;             ///< 9p devices; mounted later with Guest::mount
 };
 
 struct RunRequest {
@@ -62,6 +70,9 @@ std::vector<std::string> channel_qemu_args(const std::string& kind, const std::f
 
 /// The first oops/panic header in a console log, or "" (none, or no file).
 std::string crash_title_in(const std::filesystem::path& console);
+/// The QEMU devices exporting `s` read-only (kind "pci" or "mmio"); `index`
+/// numbers the fsdev ids.
+std::vector<std::string> share_qemu_args(const std::string& kind, const Share& s, int index);
 
 /// Set by SIGINT/SIGTERM handlers the caller installs; checked in every wait.
 extern volatile std::sig_atomic_t g_interrupted;
@@ -75,6 +86,17 @@ class Guest {
 
   /// Copies a host file into the guest (parents created) with mode.
   void put(const std::filesystem::path& host, const std::string& guest_path, unsigned mode);
+  /// Mounts the share `tag` read-only at guest_path (made if missing), with
+  /// the 9p cache mode `cache` ("": the agent's default). Throws GuestError
+  /// with the guest's reason when it cannot.
+  void mount(const std::string& tag, const std::string& guest_path, const std::string& cache = "");
+  /// Copies a guest file to host_path (replaced only when the whole file
+  /// arrived). Returns the guest's reason when it could not read the file
+  /// (missing, not a regular file): the caller decides if that matters.
+  /// Throws GuestError when the channel fails.
+  std::optional<std::string> get(const std::string& guest_path, const std::filesystem::path& host_path);
+  /// Creates a guest directory with mode (parents made).
+  void put_dir(const std::string& guest_path, unsigned mode);
   /// Runs one program, streaming its output to out/err live.
   RunResult run(const RunRequest& r, const Sink& out, const Sink& err);
   /// Sends bye and waits (briefly) for QEMU to power off.

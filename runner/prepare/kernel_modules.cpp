@@ -29,6 +29,28 @@ std::string module_name(std::string_view path) {
 
 }  // namespace
 
+void decompress_module(const fs::path& ko, const fs::path& out) {
+  const std::string s = ko.string();
+  if (!s.ends_with(".xz") && !s.ends_with(".zst") && !s.ends_with(".gz")) {
+    fs::copy_file(ko, out, fs::copy_options::overwrite_existing);
+    return;
+  }
+  // A copy named OUT.<ext>, decompressed in place into OUT: argv only, no
+  // shell redirection, and the tool's messages never mix with the bytes.
+  const std::string ext = s.substr(s.rfind('.'));
+  const std::string tool = ext == ".xz" ? "xz" : ext == ".zst" ? "zstd" : "gzip";
+  const fs::path packed = out.string() + ext;
+  fs::copy_file(ko, packed, fs::copy_options::overwrite_existing);
+  std::vector<std::string> argv{tool, "-d", "-f", "-q"};
+  if (tool == "zstd") argv.push_back("--rm");
+  argv.push_back(packed.string());
+  const auto r = util::run_command(argv);
+  if (r.exit_code != 0 || !fs::exists(out)) {
+    fs::remove(packed);
+    throw util::Error("decompressing " + s + " failed: " + r.output);
+  }
+}
+
 std::vector<std::string> modinfo_depends(std::string_view ko) {
   static constexpr std::string_view kKey("\0depends=", 9);
   const auto at = ko.find(kKey);
@@ -61,10 +83,13 @@ std::vector<std::string> module_load_order(const std::map<std::string, ModuleDep
 }
 
 std::vector<fs::path> channel_modules(const fs::path& cache_root, const DebianKernelSpec& spec,
-                                      const KernelArtifact& kernel, const std::string& transport,
+                                      const KernelArtifact& kernel, const std::string& transport, bool shares,
                                       const std::function<void(std::string_view)>& progress) {
   const fs::path entry = cache_root / "kernels" / kernel.cache_key;
-  const fs::path dir = entry / ("channel-modules-" + transport);
+  const fs::path dir = entry / ("channel-modules-" + transport + (shares ? "-9p" : ""));
+  std::vector<std::string> wanted{transport, "virtio_console"};
+  if (shares)
+    for (const char* m : {"9pnet", "9pnet_virtio", "9p"}) wanted.emplace_back(m);
   const auto listed = [&]() -> std::optional<std::vector<fs::path>> {
     if (!fs::exists(dir / "order")) return std::nullopt;
     std::vector<fs::path> out;
@@ -80,7 +105,8 @@ std::vector<fs::path> channel_modules(const fs::path& cache_root, const DebianKe
   // The packages the image came from, as `kernels` recorded them.
   const auto record = nlohmann::json::parse(util::read_file(
       cache_root / "kernels" / "resolved" / (spec.suite + "-" + spec.deb_arch + "-" + spec.package + ".json")));
-  const fs::path work = cache_root / "kernels" / (".work-modules-" + kernel.cache_key + "-" + std::to_string(::getpid()));
+  const fs::path work =
+      cache_root / "kernels" / (".work-modules-" + kernel.cache_key + (shares ? "-9p-" : "-") + std::to_string(::getpid()));
   fs::remove_all(work);
   fs::create_directories(work / "debs");
   const AptState apt(cache_root, spec.suite, spec.deb_arch, progress);
@@ -109,20 +135,13 @@ std::vector<fs::path> channel_modules(const fs::path& cache_root, const DebianKe
   // Decompressed here, so the guest kernel needs no module decompressor.
   fs::create_directories(work / "plain");
   const auto plain = [&](const std::string& m) {
-    const std::string s = files.at(m).string();
     const fs::path out = work / "plain" / (m + ".ko");
     if (fs::exists(out)) return out;
-    if (s.ends_with(".xz") || s.ends_with(".zst") || s.ends_with(".gz")) {
-      const std::string tool = s.ends_with(".xz") ? "xz" : s.ends_with(".zst") ? "zstd" : "gzip";
-      const auto r = util::run_command({"sh", "-c", tool + " -dc \"$0\" > \"$1\"", s, out.string()});
-      if (r.exit_code != 0) throw util::Error("decompressing " + s + " failed: " + r.output);
-    } else {
-      fs::copy_file(files.at(m), out);
-    }
+    decompress_module(files.at(m), out);
     return out;
   };
   std::map<std::string, ModuleDep> deps;
-  std::vector<std::string> todo{transport, "virtio_console"};
+  std::vector<std::string> todo = wanted;
   while (!todo.empty()) {
     const std::string m = todo.back();
     todo.pop_back();
@@ -131,7 +150,7 @@ std::vector<fs::path> channel_modules(const fs::path& cache_root, const DebianKe
     deps[m] = {p.string(), modinfo_depends(util::read_file(p))};
     for (const auto& d : deps[m].deps) todo.push_back(d);
   }
-  const auto order = module_load_order(deps, {transport, "virtio_console"});
+  const auto order = module_load_order(deps, wanted);
   fs::create_directories(work / "out");
   std::string listing;
   int n = 0;

@@ -19,7 +19,7 @@ inline constexpr std::size_t kMaxPayload = 1024 * 1024;  ///< larger is a protoc
 inline constexpr std::size_t kChunk = 64 * 1024;         ///< what senders cut data into
 
 enum class FrameType : std::uint8_t {
-  put = 0x01, data = 0x02, close = 0x03, get = 0x04,
+  put = 0x01, data = 0x02, close = 0x03, get = 0x04, mount = 0x05,
   run = 0x10, stdin_data = 0x11, kill = 0x12,
   restore = 0x30, bye = 0x3f,
   stdout_data = 0x81, stderr_data = 0x82, exit = 0x83, ok = 0x84, error = 0x85,
