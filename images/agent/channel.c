@@ -381,11 +381,19 @@ static void do_mount(const struct frame *f) {
   send_frame(T_OK, f->stream, "", 0);
 }
 
+/* First message after a snapshot restore: every restored copy of one saved
+ * guest would otherwise share its clock, its random state (the same ASLR
+ * layout and /dev/urandom bytes in every restore) and its run's nonce. */
 static void do_restore(const struct frame *f) {
-  char key[32];
+  char key[32], nonce[17] = "";
   const unsigned char *p = f->data, *v;
   size_t vl;
   while (next_field(&p, f->data + f->len, key, sizeof key, &v, &vl) > 0) {
+    if (strcmp(key, "nonce") == 0 && vl == 16) {
+      int hex = 1;
+      for (size_t i = 0; i < 16; i++) hex &= (v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f');
+      if (hex) memcpy(nonce, v, 16), nonce[16] = '\0';
+    }
     if (strcmp(key, "time_ns") == 0) {
       unsigned long long ns = strtoull(strndupa((const char *)v, vl), NULL, 10);
       struct timespec ts = {(time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL)};
@@ -399,8 +407,16 @@ static void do_restore(const struct frame *f) {
       e.info.buf_size = (int)vl;
       memcpy(e.bytes, v, vl);
       int fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
-      if (fd >= 0) ioctl(fd, RNDADDENTROPY, &e), close(fd);
+      /* Credited entropy alone waits for the next scheduled reseed: force
+       * one, so the very next exec's ASLR and getrandom() draw on it. */
+      if (fd >= 0) ioctl(fd, RNDADDENTROPY, &e), ioctl(fd, RNDRESEEDCRNG), close(fd);
     }
+  }
+  /* The facts are measured again, in this guest, under the run's nonce (the
+   * runner checks them against the cell after every restore). */
+  if (nonce[0]) {
+    frame_init(frame_console_fd(), nonce);
+    facts_send();
   }
   send_frame(T_OK, f->stream, "", 0);
 }
