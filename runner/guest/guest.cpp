@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include "protocol/channel_frame.h"
 #include "protocol/console_parser.h"
 #include "protocol/crash_detector.h"
+#include "guest/qmp.h"
 #include "util/fs.h"
 
 namespace archmatrix::guest {
@@ -62,6 +64,7 @@ std::string errno_text(const std::string& what) { return what + ": " + std::stre
 struct Guest::Impl {
   pid_t qemu = -1;
   int listen_fd = -1, sock = -1;
+  int qmp_listen_fd = -1, qmp = -1;  // only while saving a ready state
   fs::path work, console, qemu_log;
   std::string nonce;
   protocol::FrameDecoder decoder{protocol::guest_to_host_types()};
@@ -73,8 +76,22 @@ struct Guest::Impl {
       ::kill(qemu, SIGKILL);
       ::waitpid(qemu, nullptr, 0);
     }
-    if (sock >= 0) ::close(sock);
-    if (listen_fd >= 0) ::close(listen_fd);
+    for (int fd : {sock, listen_fd, qmp, qmp_listen_fd})
+      if (fd >= 0) ::close(fd);
+  }
+
+  // Accepts QEMU's connection on a listening socket, watching QEMU.
+  int accept_from(int listening, Clock::time_point deadline) {
+    for (;;) {
+      if (g_interrupted) throw GuestError("interrupted", util::kExitInterrupted);
+      pollfd p{listening, POLLIN, 0};
+      if (::poll(&p, 1, 100) > 0) {
+        const int fd = ::accept4(listening, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd >= 0) return fd;
+      }
+      if (!qemu_alive()) died("starting QEMU");
+      if (Clock::now() > deadline) throw GuestError("QEMU did not connect its socket in time");
+    }
   }
 
   bool qemu_alive() {
@@ -183,34 +200,98 @@ struct Guest::Impl {
       if (lines.size() > 4096) lines.erase(0, lines.size() - 64);  // no line of ours is that long
     }
   }
+
+  // Reads (and drops) the channel until the agent's first READY line.
+  void wait_for_ready(Clock::time_point deadline) {
+    std::string lines;
+    for (;;) {
+      if (Clock::now() > deadline) {
+        const std::string t = crash_title();
+        throw GuestError(t.empty() ? "the guest did not reach the agent's channel in time (console: " +
+                                         console.string() + ")"
+                                   : "guest kernel crashed: " + t);
+      }
+      lines += round(200, nullptr, "booting to save");
+      if (lines.find("AMCH1 READY") != std::string::npos && lines.find('\n', lines.find("AMCH1 READY")) != std::string::npos)
+        return;
+      if (lines.size() > 4096) lines.erase(0, lines.size() - 64);
+    }
+  }
+
+  // The first message to a restored guest (docs/protocol.md, "restore"):
+  // this run's wall clock, fresh entropy and nonce; the agent measures and
+  // sends its facts again under that nonce before it answers.
+  void after_restore(const std::string& run_nonce, Clock::time_point deadline) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    std::string entropy(64, '\0');
+    if (::getrandom(entropy.data(), entropy.size(), 0) != static_cast<ssize_t>(entropy.size()))
+      throw GuestError(errno_text("getrandom (entropy for the restored guest)"));
+    send(FrameType::restore, 0,
+         protocol::encode_field_list(
+             {{"time_ns", std::to_string(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count())},
+              {"entropy", entropy},
+              {"nonce", run_nonce}}));
+    const auto f = next_frame(deadline, "restoring");
+    if (f.type != FrameType::ok || f.stream != 0) throw GuestError("channel: unexpected answer to restore");
+  }
 };
 
 Guest::Guest(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Guest::~Guest() = default;
 
-std::unique_ptr<Guest> Guest::start(const StartOptions& o) {
+namespace {
+
+// A unix socket listening at `path` before QEMU starts: QEMU connects as a
+// client, nobody can race us.
+int listen_at(const fs::path& path) {
+  fs::remove(path);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.string().size() >= sizeof addr.sun_path) throw GuestError("socket path too long: " + path.string());
+  std::strcpy(addr.sun_path, path.c_str());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd, 1) != 0) {
+    const std::string why = errno_text("socket " + path.string());
+    if (fd >= 0) ::close(fd);
+    throw GuestError(why);
+  }
+  return fd;
+}
+
+// QEMU's -incoming exec: runs a shell: the path goes in single quotes.
+std::string shell_quoted(const fs::path& p) {
+  std::string q = "'";
+  for (char c : p.string()) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+}  // namespace
+
+// Starts QEMU with the channel (and `monitor`: a QMP socket too) and waits
+// for QEMU to connect the channel socket. The handshake is the caller's.
+std::unique_ptr<Guest::Impl> Guest::launch(const StartOptions& o, bool monitor) {
   auto impl = std::make_unique<Impl>();
   impl->work = o.work_dir;
   impl->console = o.work_dir / "console.log";
   impl->qemu_log = o.work_dir / "qemu.log";
   impl->nonce = o.nonce;
   const fs::path sock_path = o.work_dir / "channel.sock";
-  fs::remove(sock_path);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (sock_path.string().size() >= sizeof addr.sun_path)
-    throw GuestError("socket path too long: " + sock_path.string());
-  std::strcpy(addr.sun_path, sock_path.c_str());
-  // Listening before QEMU starts: QEMU connects as a client, nobody can race us.
-  impl->listen_fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (impl->listen_fd < 0 || ::bind(impl->listen_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::listen(impl->listen_fd, 1) != 0)
-    throw GuestError(errno_text("channel socket " + sock_path.string()));
-
+  impl->listen_fd = listen_at(sock_path);
   std::vector<std::string> argv = o.qemu_argv;
   for (auto& a : channel_qemu_args(o.machine_kind, sock_path)) argv.push_back(a);
   for (std::size_t i = 0; i < o.shares.size(); ++i)
     for (auto& a : share_qemu_args(o.machine_kind, o.shares[i], static_cast<int>(i))) argv.push_back(a);
+  if (monitor) {
+    const fs::path qmp_path = o.work_dir / "qmp.sock";
+    impl->qmp_listen_fd = listen_at(qmp_path);
+    for (const char* a : {"-chardev", "-mon"}) argv.push_back(a), argv.push_back("");
+    argv[argv.size() - 3] = "socket,id=ammon,path=" + qmp_path.string();
+    argv[argv.size() - 1] = "chardev=ammon,mode=control";
+  }
+  if (!o.restore_from.empty()) {
+    argv.push_back("-incoming");
+    argv.push_back("exec:cat " + shell_quoted(o.restore_from));
+  }
   const int out = ::open(impl->console.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   const int err = ::open(impl->qemu_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   const int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -231,18 +312,52 @@ std::unique_ptr<Guest> Guest::start(const StartOptions& o) {
   if (impl->qemu < 0) throw GuestError(errno_text("fork"));
 
   const auto deadline = Clock::now() + o.boot_timeout;
-  for (;;) {
-    if (g_interrupted) throw GuestError("interrupted", util::kExitInterrupted);
-    pollfd p{impl->listen_fd, POLLIN, 0};
-    if (::poll(&p, 1, 100) > 0) {
-      impl->sock = ::accept4(impl->listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-      if (impl->sock >= 0) break;
-    }
-    if (!impl->qemu_alive()) impl->died("starting QEMU");
-    if (Clock::now() > deadline) throw GuestError("QEMU did not connect the channel socket in time");
-  }
+  impl->sock = impl->accept_from(impl->listen_fd, deadline);
+  if (monitor) impl->qmp = impl->accept_from(impl->qmp_listen_fd, deadline);
+  return impl;
+}
+
+std::unique_ptr<Guest> Guest::start(const StartOptions& o) {
+  auto impl = launch(o, false);
+  const auto deadline = Clock::now() + o.boot_timeout;
   impl->handshake(deadline);
+  if (!o.restore_from.empty()) impl->after_restore(o.nonce, deadline);
   return std::unique_ptr<Guest>(new Guest(std::move(impl)));
+}
+
+void Guest::save_ready_state(const StartOptions& o, const fs::path& state_file) {
+  StartOptions cold = o;
+  cold.restore_from.clear();
+  auto impl = launch(cold, true);
+  const auto deadline = Clock::now() + o.boot_timeout;
+  // The agent's first READY: it now waits for its work, and nothing in the
+  // guest yet depends on this run (no ACK is sent, so it keeps waiting).
+  impl->wait_for_ready(deadline);
+  const auto save_deadline = Clock::now() + std::chrono::seconds(120);
+  QmpClient qmp(impl->qmp, save_deadline);
+  // Not stopped first: a guest saved paused is restored paused (the runstate
+  // travels with the state). Migration stops it once the idle guest's RAM is
+  // across, which without a bandwidth cap is one pass.
+  qmp.execute("migrate-set-parameters", {{"max-bandwidth", 64LL << 30}, {"downtime-limit", 2000}}, save_deadline);
+  const fs::path part = state_file.string() + ".part";
+  qmp.execute("migrate", {{"uri", "exec:cat > " + shell_quoted(part)}}, save_deadline);
+  for (;;) {
+    const auto st = qmp.execute("query-migrate", nlohmann::json::object(), save_deadline);
+    const std::string status = st.is_object() ? st.value("status", std::string()) : std::string();
+    if (status == "completed") break;
+    if (status == "failed" || status == "cancelled")
+      throw GuestError("QEMU could not save the guest: " +
+                       (st.is_object() ? st.value("error-desc", status) : status));
+    if (Clock::now() > save_deadline) throw GuestError("QEMU did not finish saving the guest in time");
+    ::usleep(20000);
+  }
+  try {
+    qmp.execute("quit", nlohmann::json::object(), Clock::now() + std::chrono::seconds(5));
+  } catch (const GuestError&) {
+    // quit may close the monitor before its reply arrives
+  }
+  for (int i = 0; i < 100 && impl->qemu_alive(); ++i) ::usleep(20000);
+  fs::rename(part, state_file);
 }
 
 void Guest::put(const fs::path& host, const std::string& guest_path, unsigned mode) {

@@ -44,6 +44,11 @@ struct StartOptions {
   std::string machine_kind;              ///< "pci" (x86 q35) or "mmio" (arm virt)
   std::string nonce;                     ///< the initramfs plan's nonce: facts() needs it
   std::vector<Share> shares;             ///< 9p devices; mounted later with Guest::mount
+  /// A ready state saved by save_ready_state() with the same argv (only the
+  /// work directory's paths and the shares' host directories may differ):
+  /// QEMU restores it instead of booting, and start() sends the agent this
+  /// run's clock, entropy and nonce (the facts are measured again).
+  std::filesystem::path restore_from;
 };
 
 struct RunRequest {
@@ -82,6 +87,11 @@ class Guest {
   /// Boots QEMU and completes the handshake. Throws GuestError (boot timeout,
   /// QEMU exited, crash) with the console's crash title when there is one.
   static std::unique_ptr<Guest> start(const StartOptions& o);
+  /// Boots `o` cold until the agent waits for its work on the channel, then
+  /// saves the whole guest into state_file (QMP stop + migrate; the file
+  /// appears only when complete) and ends QEMU. Every later start() with
+  /// restore_from = state_file continues from that point. Throws GuestError.
+  static void save_ready_state(const StartOptions& o, const std::filesystem::path& state_file);
   ~Guest();  ///< kills QEMU if it still runs
 
   /// Copies a host file into the guest (parents created) with mode.
@@ -114,6 +124,7 @@ class Guest {
 
  private:
   explicit Guest(std::unique_ptr<Impl> impl);
+  static std::unique_ptr<Impl> launch(const StartOptions& o, bool monitor);
   std::unique_ptr<Impl> impl_;
 };
 
