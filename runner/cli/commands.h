@@ -33,6 +33,7 @@ struct ExecOptions {
   std::filesystem::path out;     ///< reports and per-cell output; empty: none for one cell,
                                  ///< archmatrix-out for several
   bool forward_stdin = true;     ///< internal: only a single cell reads our stdin
+  bool snapshots = true;         ///< restore each cell's saved ready state (--no-snapshot: boot)
   std::filesystem::path program;
   std::vector<std::string> args;
   std::vector<std::string> env;  ///< --env K=V

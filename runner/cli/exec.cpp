@@ -29,6 +29,7 @@
 #include "cli/commands.h"
 #include "cli/kernels.h"
 #include "cli/exec_files.h"
+#include "cli/exec_snapshot.h"
 #include "cli/progress.h"
 #include "cli/project_loading.h"
 #include "elf/elf_check.h"
@@ -219,6 +220,7 @@ struct CellOutcome {
   std::string crash_title;
   fs::path console;  // the console log, kept when something went wrong or --out is given
   std::vector<std::string> qemu_argv;  // without the channel devices (Guest adds them)
+  std::string boot, boot_detail;       // "restored" | "cold", and why cold when snapshots were on
   Tail out, err;
 };
 
@@ -241,6 +243,58 @@ std::map<std::string, std::string> wait_for_facts(const guest::Guest& g) {
   return {};
 }
 
+// The cell's guest restored from its ready state (made first if there is
+// none), or null when that fails: the caller boots it cold, and the report
+// says why. Interruption and this run's own errors propagate.
+std::unique_ptr<guest::Guest> restore_guest(const plan::Cell& cell, const Prepared& prep, const ExecOptions& o,
+                                            const prepare::KernelArtifact& kernel, const std::vector<fs::path>& modules,
+                                            guest::StartOptions so, CellOutcome& oc, const CellSinks& sinks) {
+  ReadyStateInputs in;
+  in.cell = &cell;
+  in.kernel_image = kernel.image;
+  in.kernel_sha256 = kernel.sha256;
+  in.agent = prep.agents.at(cell.arch);
+  in.modules = modules;
+  in.qemu_dir = o.qemu_dir;
+  in.machine_kind = so.machine_kind;
+  in.boot_timeout = so.boot_timeout;
+  ReadyState rs;
+  try {
+    rs = ready_state(util::cache_root(), in, sinks.log);
+  } catch (const guest::GuestError& e) {
+    if (e.exit_status() == util::kExitInterrupted) throw;
+    oc.boot_detail = std::string("no ready state: ") + e.what();
+    sinks.log(cell.id + ": " + oc.boot_detail + "; booting");
+    return nullptr;
+  } catch (const util::Error& e) {
+    oc.boot_detail = std::string("no ready state: ") + e.what();
+    sinks.log(cell.id + ": " + oc.boot_detail + "; booting");
+    return nullptr;
+  }
+  so.qemu_argv = exec::qemu_argv(cell, {kernel.image, rs.initrd, o.qemu_dir});
+  so.restore_from = rs.state;
+  // The device the state was saved with, whether or not the cwd is mounted.
+  const fs::path empty = so.work_dir / "empty";
+  if (prep.cwd.empty()) fs::create_directories(empty);
+  so.shares = {{prep.cwd.empty() ? empty : fs::path(prep.cwd), kCwdTag}};
+  try {
+    auto g = guest::Guest::start(so);
+    oc.qemu_argv = so.qemu_argv;
+    oc.boot = "restored";
+    oc.boot_detail = "from " + rs.state.parent_path().string() + (rs.made_now ? " (saved by this run)" : "");
+    return g;
+  } catch (const guest::GuestError& e) {
+    if (e.exit_status() == util::kExitInterrupted) throw;
+    // Another QEMU, a damaged file: made again by the next exec; this one boots.
+    discard_ready_state(rs);
+    std::error_code ec;
+    fs::rename(so.work_dir / "console.log", so.work_dir / "restore-console.log", ec);
+    oc.boot_detail = std::string("restore failed: ") + e.what();
+    sinks.log(cell.id + ": " + oc.boot_detail + "; booting");
+    return nullptr;
+  }
+}
+
 // Runs the program in one cell's guest; never throws. `work` is the cell's
 // private directory (its console log, socket and image).
 CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepared& prep, const ExecOptions& o,
@@ -255,21 +309,25 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     const auto& kernel = prep.kernels.at(cell.kernel->id);
     prepare::require_kernel_image(kernel.image, cell.arch);
     const auto mod = prep.modules.find(cell.kernel->id);
+    const auto modules = mod == prep.modules.end() ? std::vector<fs::path>{} : mod->second;
     guest::StartOptions so;
     so.nonce = prepare::make_nonce();
-    const auto initrd = prepare::write_channel_image(prep.agents.at(cell.arch),
-                                                     mod == prep.modules.end() ? std::vector<fs::path>{} : mod->second,
-                                                     so.nonce, work);
-    so.qemu_argv = exec::qemu_argv(cell, {kernel.image, initrd, o.qemu_dir});
-    oc.qemu_argv = so.qemu_argv;
     so.work_dir = work;
     so.machine_kind = is_pci(cell) ? "pci" : "mmio";
     const auto& t = lp.project.matrix.timeouts;
     so.boot_timeout = std::chrono::milliseconds(static_cast<long long>(t.boot_s * t.tcg_scale * 1000));
     const std::string& cwd = prep.cwd;
-    if (!cwd.empty()) so.shares.push_back({cwd, "amcwd"});
 
-    auto g = guest::Guest::start(so);
+    std::unique_ptr<guest::Guest> g;
+    if (o.snapshots) g = restore_guest(cell, prep, o, kernel, modules, so, oc, sinks);
+    if (!g) {
+      const auto initrd = prepare::write_channel_image(prep.agents.at(cell.arch), modules, so.nonce, work);
+      so.qemu_argv = exec::qemu_argv(cell, {kernel.image, initrd, o.qemu_dir});
+      oc.qemu_argv = so.qemu_argv;
+      if (!cwd.empty()) so.shares = {{cwd, kCwdTag}};
+      g = guest::Guest::start(so);
+      oc.boot = "cold";
+    }
     // No result from a guest that is not what its cell says (a 4K kernel in a
     // 16K cell would pass a page-size test it should fail).
     oc.facts = wait_for_facts(*g);
@@ -288,7 +346,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     if (!cwd.empty()) {
       const char* cache_mode = ::getenv("ARCHMATRIX_EXEC_9P_CACHE");
       const auto m0 = Clock::now();
-      g->mount("amcwd", cwd, cache_mode ? cache_mode : "");
+      g->mount(kCwdTag, cwd, cache_mode ? cache_mode : "");
       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - m0);
       sinks.log(fmt::format("{}: {} shared read-only in {} ms", cell.id, cwd, ms.count()));
     }
@@ -391,6 +449,8 @@ report::CellSummary summarize(const plan::Cell& cell, const CellOutcome& oc, con
                                                                                                     : "host_error";
   c.end_detail = oc.reason;
   c.wall_seconds = oc.seconds;
+  c.boot = oc.boot;
+  c.boot_detail = oc.boot_detail;
   c.facts = oc.facts;
   c.fact_mismatches = oc.mismatches;
   c.crash_title = oc.crash_title;
@@ -417,12 +477,13 @@ std::string fact_or_dash(const CellOutcome& oc, const std::string& key) {
 void print_table(const std::vector<const plan::Cell*>& cells, const std::vector<CellOutcome>& outcomes) {
   std::size_t w = 4;
   for (const auto* c : cells) w = std::max(w, c->id.size());
-  std::string t = fmt::format("{:<{}}  {:>4}  {:>8}  {:>9}  {:>7}  {}\n", "cell", w, "exit", "time", "page_size",
-                              "va_bits", "");
+  std::string t = fmt::format("{:<{}}  {:>4}  {:>8}  {:>8}  {:>9}  {:>7}  {}\n", "cell", w, "exit", "time", "boot",
+                              "page_size", "va_bits", "");
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const auto& oc = outcomes[i];
-    t += fmt::format("{:<{}}  {:>4}  {:>6.1f} s  {:>9}  {:>7}  {}\n", cells[i]->id, w, oc.status, oc.seconds,
-                     fact_or_dash(oc, "page_size"), fact_or_dash(oc, "va_bits"), oc.reason);
+    t += fmt::format("{:<{}}  {:>4}  {:>6.1f} s  {:>8}  {:>9}  {:>7}  {}\n", cells[i]->id, w, oc.status, oc.seconds,
+                     oc.boot.empty() ? "-" : oc.boot, fact_or_dash(oc, "page_size"), fact_or_dash(oc, "va_bits"),
+                     oc.reason);
   }
   std::lock_guard lock(g_output_mutex);
   std::cerr << t;

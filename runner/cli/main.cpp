@@ -80,6 +80,8 @@ int main(int argc, char** argv) {
                        "A Debian package of the target arch whose libraries the program needs (repeatable)")
       ->type_name("NAME");
   exec_cmd->add_flag("--root", ex.root_user, "Run the program as root (default: uid 65534)");
+  exec_cmd->add_flag("!--no-snapshot", ex.snapshots,
+                     "Boot every guest cold instead of restoring its cell's saved ready state");
   exec_cmd->add_flag("-v,--verbose", ex.verbose, "Progress on stderr even when it is not a terminal");
   exec_cmd->add_option("--put", ex.puts,
                        "Copy a host file or directory into the guest before the program runs, at DST "

@@ -32,7 +32,7 @@ json cell_json(const CellSummary& c) {
   json scenarios = json::array();
   for (const auto& s : c.scenarios) scenarios.push_back(scenario_json(s));
   const auto& k = c.kernel;
-  return {{"id", c.id},
+  json j = {{"id", c.id},
           {"arch", c.arch},
           {"axes", c.axes},
           {"kernel",
@@ -52,6 +52,11 @@ json cell_json(const CellSummary& c) {
           {"crash", {{"title", c.crash_title}, {"text", c.crash_text}}},
           {"protocol_anomalies", c.protocol_anomalies},
           {"scenarios", scenarios}};
+  if (!c.boot.empty()) {  // exec's cells only: run's reports stay as they were
+    j["boot"] = c.boot;
+    j["boot_detail"] = c.boot_detail;
+  }
+  return j;
 }
 
 }  // namespace

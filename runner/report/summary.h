@@ -43,6 +43,9 @@ struct CellSummary {
   std::string console_log;  ///< relative to the report's directory
   std::string end, end_detail;
   double boot_seconds = -1, wall_seconds = 0;
+  /// exec: "restored" (from the cell's saved ready state) or "cold", and why
+  /// cold when a restore was tried; "" where not recorded (run's cells).
+  std::string boot, boot_detail;
   std::map<std::string, std::string> facts;
   std::vector<std::string> fact_mismatches;
   std::string crash_title, crash_text;
