@@ -477,13 +477,17 @@ std::string fact_or_dash(const CellOutcome& oc, const std::string& key) {
 void print_table(const std::vector<const plan::Cell*>& cells, const std::vector<CellOutcome>& outcomes) {
   std::size_t w = 4;
   for (const auto* c : cells) w = std::max(w, c->id.size());
-  std::string t = fmt::format("{:<{}}  {:>4}  {:>8}  {:>8}  {:>9}  {:>7}  {}\n", "cell", w, "exit", "time", "boot",
-                              "page_size", "va_bits", "");
+  const auto row = [](std::string line) {  // no trailing blanks when there is no reason
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    return line + "\n";
+  };
+  std::string t = row(fmt::format("{:<{}}  {:>4}  {:>8}  {:>8}  {:>9}  {:>7}", "cell", w, "exit", "time", "boot",
+                                  "page_size", "va_bits"));
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const auto& oc = outcomes[i];
-    t += fmt::format("{:<{}}  {:>4}  {:>6.1f} s  {:>8}  {:>9}  {:>7}  {}\n", cells[i]->id, w, oc.status, oc.seconds,
-                     oc.boot.empty() ? "-" : oc.boot, fact_or_dash(oc, "page_size"), fact_or_dash(oc, "va_bits"),
-                     oc.reason);
+    t += row(fmt::format("{:<{}}  {:>4}  {:>6.1f} s  {:>8}  {:>9}  {:>7}  {}", cells[i]->id, w, oc.status, oc.seconds,
+                         oc.boot.empty() ? "-" : oc.boot, fact_or_dash(oc, "page_size"), fact_or_dash(oc, "va_bits"),
+                         oc.reason));
   }
   std::lock_guard lock(g_output_mutex);
   std::cerr << t;

@@ -214,6 +214,15 @@ int kernels_clean(bool all) {
     std::cout << fmt::format("skipped the entries of {}: in use by a running archmatrix (lock {} is held)\n",
                              (cache / "kernels").string(), locks.busy().string());
   }
+  // snapshots/<key>/: exec's saved guests, one boot each to make again. Its
+  // lock is held only while one is made; a restore reading it keeps its file
+  // open, so removing it under a running exec is safe.
+  for (fs::directory_iterator it(cache / "snapshots", ec), end; !ec && it != end; it.increment(ec)) {
+    if (is_lock_file(it->path())) continue;
+    std::string name = it->path().filename().string();
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0) name.resize(name.size() - 4);
+    remove_locked(it->path(), {cache / "snapshots" / (name + ".lock")}, locks, freed, skipped);
+  }
   // apt/<suite>-<arch>/: its own lock, and every user that downloads through it.
   if (all) {
     const auto users = concat(concat(concat(kernel_locks, source_unpack), source_pkg), package_locks);

@@ -106,5 +106,20 @@ TEST_F(KernelsCleanTest, OnceTheBuildEndsEverythingGoes) {
   EXPECT_EQ(o.log.find("skipped"), std::string::npos) << o.log;
 }
 
+TEST_F(KernelsCleanTest, SnapshotsGoUnlessOneIsBeingMade) {
+  // One saved ready state, and one being made now (its lock held).
+  write(cache_ / "snapshots" / "aaaa" / "state", "saved guest");
+  write(cache_ / "snapshots" / "aaaa.lock", "");
+  write(cache_ / "snapshots" / "bbbb.tmp" / "initrd.img", "half made");
+  write(cache_ / "snapshots" / "bbbb.lock", "");
+  hold(cache_ / "snapshots" / "bbbb.lock");
+  const auto o = clean();
+  EXPECT_EQ(o.exit_code, 0) << o.log;
+  EXPECT_FALSE(fs::exists(cache_ / "snapshots" / "aaaa")) << o.log;
+  EXPECT_TRUE(fs::exists(cache_ / "snapshots" / "bbbb.tmp" / "initrd.img")) << o.log;
+  EXPECT_NE(o.log.find("bbbb.lock is held"), std::string::npos) << o.log;
+  EXPECT_TRUE(fs::exists(cache_ / "snapshots" / "aaaa.lock"));
+}
+
 }  // namespace
 }  // namespace archmatrix::testing
