@@ -2,7 +2,9 @@
 # Issue 10's performance figures for `archmatrix exec`, as JSON (median of
 # RUNS runs each, warm cache, the same static programs every way):
 #  - exec_true_seconds: `archmatrix exec --cell CELL -- static-true`, whole
-#    command, for a built 16K cell and a Debian-kernel cell;
+#    command, for a built 16K cell, an aarch64 and an x86_64 Debian-kernel
+#    cell: restored from the cell's saved ready state (the default), and
+#    exec_true_cold_seconds with --no-snapshot;
 #  - floor_seconds: bare QEMU with the same kernel, initramfs and argv, from
 #    start to the agent's first record on the console (what any runner must
 #    pay); ratio = exec / floor (goal <= 1.5);
@@ -12,14 +14,15 @@
 #    16K cell, with and without -j2.
 # Figures, not assertions.
 #
-#   bench/exec_figures.sh [RUNS] [OUT.json] [BUILT_CELL] [DEBIAN_CELL]
-#   (defaults: 5, bench/results/exec_figures.json, aarch64-16k-va48, aarch64-16k-6.12)
+#   bench/exec_figures.sh [RUNS] [OUT.json] [BUILT_CELL] [DEBIAN_CELL] [X86_CELL]
+#   (defaults: 5, bench/results/exec_figures.json, aarch64-16k-va48, aarch64-16k-6.12, x86_64-6.1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-5}
 out=${2:-bench/results/exec_figures.json}
 built_cell=${3:-aarch64-16k-va48}
 debian_cell=${4:-aarch64-16k-6.12}
+x86_cell=${5:-x86_64-6.1}
 bin=$PWD/build/archmatrix
 [ -x "$bin" ] || { echo "build first: ci/build.sh" >&2; exit 2; }
 tmp=$(mktemp -d)
@@ -38,17 +41,21 @@ int main(void) {
 C
 aarch64-linux-gnu-gcc -static -O2 -o "$tmp/true" "$tmp/true.c"
 aarch64-linux-gnu-gcc -static -O2 -o "$tmp/flood" "$tmp/flood.c"
+gcc -static -O2 -o "$tmp/true-x86_64" "$tmp/true.c"
 # Kernels, modules and the agent into the cache; not measured.
 for c in "$built_cell" "$debian_cell"; do "$bin" exec --cell "$c" -- "$tmp/true" >/dev/null; done
+"$bin" exec --cell "$x86_cell" -- "$tmp/true-x86_64" >/dev/null
 cmake -S tests/fixtures/ctest-demo -B "$tmp/demo" -G Ninja \
   -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/toolchains/aarch64-linux-gnu.cmake" \
   "-DCMAKE_CROSSCOMPILING_EMULATOR=$bin;exec;--cell;$debian_cell;--" >/dev/null
 cmake --build "$tmp/demo" >/dev/null
 # --out keeps the initramfs and records the QEMU argv for the floor.
 for c in "$built_cell" "$debian_cell"; do "$bin" exec --cell "$c" --out "$tmp/argv-$c" -- "$tmp/true"; done
-python3 - "$tmp" "$runs" "$out" "$bin" "$built_cell" "$debian_cell" <<'PY'
+"$bin" exec --cell "$x86_cell" --out "$tmp/argv-$x86_cell" -- "$tmp/true-x86_64"
+python3 - "$tmp" "$runs" "$out" "$bin" "$built_cell" "$debian_cell" "$x86_cell" <<'PY'
 import json, os, platform, statistics, subprocess, sys, time
-tmp, runs, out, bin_, built, debian = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+tmp, runs, out, bin_, built, debian, x86 = sys.argv[1:4] + [sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7]]
+runs = int(runs)
 
 def timed(argv, **kw):
     t = time.monotonic()
@@ -73,10 +80,14 @@ def floor(cell):
 res = {"what": "archmatrix exec, warm cache, TCG (no KVM)", "runs": runs, "cpus": os.cpu_count(),
        "machine": platform.machine(),
        "qemu": subprocess.run(["qemu-system-aarch64", "--version"], capture_output=True, text=True).stdout.splitlines()[0]}
-for cell in (built, debian):
-    ex = [timed([bin_, "exec", "--cell", cell, "--", f"{tmp}/true"]) for _ in range(runs)]
+for cell in (built, debian, x86):
+    prog = f"{tmp}/true-x86_64" if cell == x86 else f"{tmp}/true"
+    ex = [timed([bin_, "exec", "--cell", cell, "--", prog]) for _ in range(runs)]
+    cold = [timed([bin_, "exec", "--no-snapshot", "--cell", cell, "--", prog]) for _ in range(runs)]
     fl = [floor(cell) for _ in range(runs)]
-    res[cell] = {"exec_true_seconds": round(statistics.median(ex), 3), "floor_seconds": round(statistics.median(fl), 3),
+    res[cell] = {"exec_true_seconds": round(statistics.median(ex), 3),
+                 "exec_true_cold_seconds": round(statistics.median(cold), 3),
+                 "floor_seconds": round(statistics.median(fl), 3),
                  "ratio": round(statistics.median(ex) / statistics.median(fl), 2)}
 fe = [timed([bin_, "exec", "--cell", built, "--", f"{tmp}/flood"]) for _ in range(runs)]
 extra = statistics.median(fe) - res[built]["exec_true_seconds"]
