@@ -13,6 +13,7 @@
 #include <fstream>
 #include <thread>
 
+#include "reliability_ledger.h"
 #include "run_helpers.h"
 
 namespace archmatrix::testing {
@@ -96,6 +97,9 @@ TEST_F(ExecFaults, ChildrenLeftRunningAreKilledAndTheStatusIsTheProgramsOwn) {
   const pid_t pid = start({"--timeout", "120", "--", (*dir_ / "prog").string(), "fork"}, *dir_ / "f.out",
                           *dir_ / "f.err");
   EXPECT_EQ(wait_exit(pid), 5) << slurp(*dir_ / "f.err");
+  const int left = qemu_processes_mentioning(dir_->string());
+  EXPECT_EQ(left, 0);
+  record_fault("exec: the program leaves children running", !HasFailure(), left);
 }
 
 TEST_F(ExecFaults, AHundredMegabytesOfOutputAllArriveInBoundedMemory) {
@@ -130,6 +134,9 @@ TEST_F(ExecFaults, AHundredMegabytesOfOutputAllArriveInBoundedMemory) {
   // far below the 100 MiB it passed through.
   EXPECT_GT(hwm_kib, 0);
   EXPECT_LT(hwm_kib, 64 * 1024) << "peak RSS " << hwm_kib << " KiB for 100 MiB of output";
+  const int left = qemu_processes_mentioning(dir_->string());
+  EXPECT_EQ(left, 0);
+  record_fault("exec: the program prints 100 MB to stdout", !HasFailure(), left);
 }
 
 TEST_F(ExecFaults, StdinFromAFileOrAPipeReachesTheProgramByteExact) {
@@ -161,7 +168,9 @@ TEST_F(ExecFaults, CtrlCKillsQemuAndExits130) {
   EXPECT_GT(qemu_processes_mentioning(dir_->string()), 0);
   ::kill(pid, SIGINT);
   EXPECT_EQ(wait_exit(pid), 130) << slurp(*dir_ / "int.err");
-  EXPECT_EQ(qemu_processes_mentioning(dir_->string()), 0);
+  const int left = qemu_processes_mentioning(dir_->string());
+  EXPECT_EQ(left, 0);
+  record_fault("exec: Ctrl-C while the program runs", !HasFailure(), left);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <regex>
 
+#include "reliability_ledger.h"
 #include "run_helpers.h"
 
 namespace archmatrix::testing {
@@ -123,6 +124,9 @@ TEST_F(ExecSnapshot, ADamagedStateCostsAColdBootAndIsMadeAgain) {
   EXPECT_EQ(again.cell["boot"], "restored");
   EXPECT_NE(again.cell["boot_detail"].get<std::string>().find("(saved by this run)"), std::string::npos)
       << again.cell["boot_detail"];
+  const int left = qemu_processes_mentioning(dir_->string());
+  EXPECT_EQ(left, 0);
+  record_fault("exec: a saved guest state damaged on disk", !HasFailure(), left);
 }
 
 TEST_F(ExecSnapshot, NoSnapshotBootsCold) {
