@@ -229,7 +229,13 @@ int status_of(const guest::RunResult& r) {
   if (r.status == "signal") return 128 + std::stoi(r.value);
   if (r.status == "timeout") return kTimedOut;
   // The agent could not start it: exec format, missing interpreter, ...
-  throw ExecFailure{kCannotExecute, "cannot execute in the guest: " + r.value};
+  std::string why = "cannot execute in the guest: " + r.value;
+  // The cwd is the host's, with the host's modes: a 0700 directory (mktemp -d
+  // makes them) is closed to the program's uid 65534.
+  if (r.value.rfind("chdir ", 0) == 0 && r.value.find("Permission denied") != std::string::npos)
+    why += " (the program runs as uid 65534 and reads the host's directory as \"others\": chmod o+rx it, "
+           "or use --root)";
+  throw ExecFailure{kCannotExecute, why};
 }
 
 // The facts record precedes the channel on the console, but QEMU may still

@@ -30,6 +30,9 @@ stage() {
 
 cwd=$(mktemp -d)
 trap 'rm -rf "$cwd"' EXIT
+# exec's program (uid 65534) gets this directory as its cwd, with the
+# host's modes: mktemp's 0700 would close it to the program.
+chmod 755 "$cwd"
 cd "$cwd"
 
 case "$mode" in

@@ -118,6 +118,23 @@ TEST_F(ExecFiles, TheCwdIsSharedReadOnlyAtTheSamePath) {
   EXPECT_FALSE(fs::exists(project / "new.txt"));
 }
 
+// A directory closed to others (mktemp -d makes 0700 ones) cannot be the
+// unprivileged program's cwd: 126 and a line that says what to do.
+TEST_F(ExecFiles, ACwdClosedToOthersIs126WithAHint) {
+  ASSERT_TRUE(built_);
+  const fs::path closed = *dir_ / "closed";
+  fs::create_directories(closed);
+  fs::permissions(closed, fs::perms(0700));
+  const Exec r = exec(closed, {"--", (*dir_ / "prog").string(), "cwd", "x", "y"});
+  EXPECT_EQ(r.status, 126) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("chdir " + closed.string() + ": Permission denied"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("chmod o+rx"), std::string::npos) << r.err;
+  // As root it is the program's cwd like any other.
+  const Exec root = exec(closed, {"--root", "--", (*dir_ / "prog").string(), "cwd", "x", "y"});
+  EXPECT_NE(root.out.find("cwd=" + closed.string()), std::string::npos) << root.out << root.err;
+}
+
 TEST_F(ExecFiles, PutADirectoryGetAFileBackAndAMissingGetIsAWarning) {
   ASSERT_TRUE(built_);
   const fs::path data = *dir_ / "data", back = *dir_ / "back";
