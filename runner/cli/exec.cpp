@@ -31,6 +31,7 @@
 #include "cli/exec_files.h"
 #include "cli/exec_snapshot.h"
 #include "cli/progress.h"
+#include "cli/utc_time.h"
 #include "cli/project_loading.h"
 #include "elf/elf_check.h"
 #include "exec/qemu_command.h"
@@ -404,15 +405,6 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
   if (oc.status == kFailed && !oc.interrupted) oc.crash_title = guest::crash_title_in(oc.console);
   oc.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return oc;
-}
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 verdict::Code code_of(const CellOutcome& oc) {

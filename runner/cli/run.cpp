@@ -27,6 +27,7 @@
 #include "report/attribution.h"
 #include "report/console_report.h"
 #include "report/json_read.h"
+#include "cli/utc_time.h"
 #include "report/write_reports.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -38,15 +39,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-std::string utc_now() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 std::chrono::milliseconds scaled(double seconds, double scale) {
   return std::chrono::milliseconds(static_cast<long long>(seconds * scale * 1000));

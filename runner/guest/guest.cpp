@@ -177,15 +177,17 @@ struct Guest::Impl {
     }
   }
 
+  // The guest never reached the channel: a crash if the console shows one.
+  [[noreturn]] void boot_timed_out() {
+    const std::string t = crash_title();
+    throw GuestError(t.empty() ? "the guest did not reach the agent's channel in time (console: " + console.string() + ")"
+                               : "guest kernel crashed: " + t);
+  }
+
   void handshake(Clock::time_point deadline) {
     std::string lines;
     for (;;) {
-      if (Clock::now() > deadline) {
-        const std::string t = crash_title();
-        throw GuestError(t.empty() ? "the guest did not reach the agent's channel in time (console: " +
-                                         console.string() + ")"
-                                   : "guest kernel crashed: " + t);
-      }
+      if (Clock::now() > deadline) boot_timed_out();
       lines += round(200, nullptr, "booting");
       for (std::size_t nl; (nl = lines.find('\n')) != std::string::npos;) {
         const std::string line = lines.substr(0, nl);
@@ -205,12 +207,7 @@ struct Guest::Impl {
   void wait_for_ready(Clock::time_point deadline) {
     std::string lines;
     for (;;) {
-      if (Clock::now() > deadline) {
-        const std::string t = crash_title();
-        throw GuestError(t.empty() ? "the guest did not reach the agent's channel in time (console: " +
-                                         console.string() + ")"
-                                   : "guest kernel crashed: " + t);
-      }
+      if (Clock::now() > deadline) boot_timed_out();
       lines += round(200, nullptr, "booting to save");
       if (lines.find("AMCH1 READY") != std::string::npos && lines.find('\n', lines.find("AMCH1 READY")) != std::string::npos)
         return;

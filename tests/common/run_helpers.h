@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -89,6 +90,15 @@ inline Outcome run_archmatrix(const std::vector<std::string>& args, const fs::pa
   o.exit_code = wait_exit(spawn(args, log_file, env, limits));
   o.log = slurp(log_file);
   return o;
+}
+
+/// Writes `source` (C) to dir/prog.c and builds the static program dir/prog
+/// with `cc` (the aarch64 cross compiler by default); false if it fails.
+inline bool build_static_program(const fs::path& dir, const std::string& source,
+                                 const std::string& cc = "aarch64-linux-gnu-gcc") {
+  std::ofstream(dir / "prog.c") << source;
+  const std::string cmd = cc + " -static -O2 -o " + (dir / "prog").string() + " " + (dir / "prog.c").string();
+  return std::system(cmd.c_str()) == 0;
 }
 
 inline nlohmann::json read_report(const fs::path& out) {

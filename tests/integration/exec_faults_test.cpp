@@ -56,10 +56,7 @@ class ExecFaults : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new fs::path(scratch("exec-faults"));
-    std::ofstream(*dir_ / "prog.c") << kProgram;
-    built_ = std::system(("aarch64-linux-gnu-gcc -static -O2 -o " + (*dir_ / "prog").string() + " " +
-                          (*dir_ / "prog.c").string())
-                             .c_str()) == 0;
+    built_ = build_static_program(*dir_, kProgram);
   }
   static void TearDownTestSuite() { delete dir_; }
 
