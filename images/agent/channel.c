@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
@@ -430,6 +431,7 @@ struct job {
   char *envp[MAX_ENV + 1];
   unsigned long uid;
   unsigned long long timeout_ms;
+  int cores;  /* the host asked for core files: unlimited RLIMIT_CORE */
   char arena[CHANNEL_MAX_PAYLOAD + 4096];
   size_t used;
 };
@@ -487,6 +489,8 @@ static const char *parse_run(const struct frame *f) {
       job.uid = strtoul(s, NULL, 10);
     } else if (strcmp(key, "timeout_ms") == 0) {
       job.timeout_ms = strtoull(s, NULL, 10);
+    } else if (strcmp(key, "cores") == 0) {
+      job.cores = strcmp(s, "1") == 0;
     }
   }
   if (k < 0) return "run: malformed fields";
@@ -512,6 +516,12 @@ static void child(int in_r, int out_w, int err_w, int errfd) {
   stage = "chdir";
   what = job.cwd;
   if (chdir(job.cwd) != 0) goto fail;
+  if (job.cores) {
+    /* The kernel writes them to CORE_DIR (core_pattern, set at the start of
+     * the session), whatever the cwd: exec's cwd is a read-only share. */
+    struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
+    setrlimit(RLIMIT_CORE, &unlimited);
+  }
   signal(SIGPIPE, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
@@ -529,13 +539,57 @@ fail:;
   _exit(127);
 }
 
+/* ---- core files --------------------------------------------------------- */
+
+#define CORE_DIR "/tmp/.archmatrix-cores"
+#define MAX_CORES 8
+
+/* Every core dump of the session goes to CORE_DIR/core.<pid>, written by the
+ * dumping process itself (uid 65534 for unprivileged jobs: the directory is
+ * sticky and open to all). Best effort: without it, no core comes back. */
+static void cores_init(void) {
+  if (mkdir(CORE_DIR, 01777) != 0 && errno != EEXIST) return;
+  chmod(CORE_DIR, 01777);
+  static const char pattern[] = CORE_DIR "/core.%p";
+  int fd = open("/proc/sys/kernel/core_pattern", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  if (write(fd, pattern, sizeof pattern - 1) < 0) agent_log("core_pattern: %s", strerror(errno));
+  close(fd);
+}
+
+/* The core files the job left (any of its processes), newline-separated,
+ * at most MAX_CORES; each is moved aside so the next job's list is its own. */
+static size_t cores_list(char *out, size_t max) {
+  size_t len = 0;
+  out[0] = '\0';
+  DIR *d = opendir(CORE_DIR);
+  if (!d) return 0;
+  struct dirent *e;
+  int n = 0;
+  while ((e = readdir(d)) && n < MAX_CORES) {
+    if (strncmp(e->d_name, "core.", 5) != 0 || strchr(e->d_name + 5, '.')) continue;
+    char from[300], to[320];
+    snprintf(from, sizeof from, CORE_DIR "/%s", e->d_name);
+    snprintf(to, sizeof to, CORE_DIR "/%s.j%u", e->d_name, job.stream);
+    if (rename(from, to) != 0) continue;
+    int w = snprintf(out + len, max - len, "%s%s", len ? "\n" : "", to);
+    if (w < 0 || (size_t)w >= max - len) break;
+    len += (size_t)w;
+    n++;
+  }
+  closedir(d);
+  return len;
+}
+
 static void send_exit(const char *status, const char *value, unsigned long long ms) {
-  char body[512], num[32];
+  char body[4096], num[32], cores[MAX_CORES * 330];
   size_t len = 0;
   field_append(body, &len, sizeof body, "status", status, strlen(status));
   field_append(body, &len, sizeof body, "value", value, strlen(value));
   snprintf(num, sizeof num, "%llu", ms);
   field_append(body, &len, sizeof body, "duration_ms", num, strlen(num));
+  size_t cl = job.cores ? cores_list(cores, sizeof cores) : 0;
+  if (cl) field_append(body, &len, sizeof body, "cores", cores, cl);
   send_frame(T_EXIT, job.stream, body, len);
 }
 
@@ -737,6 +791,7 @@ void channel_serve(const char *port) {
     struct timespec ts = {0, 20 * 1000 * 1000};
     nanosleep(&ts, NULL);
   }
+  cores_init();
   if (await_line("AMCH1 ACK", 1) != 0) return;
   const char go[] = "AMCH1 GO\n";
   if (write_all(chan, go, sizeof go - 1) != 0 || await_line("AMCH1 BEGIN", 0) != 0) {

@@ -47,6 +47,7 @@
 #include "util/error.h"
 #include "util/fs.h"
 #include "util/line_prefix.h"
+#include "util/text_safe.h"
 #include "verdict/verdict.h"
 
 namespace archmatrix::cli {
@@ -208,6 +209,7 @@ struct CellSinks {
   guest::Sink out, err;
   std::function<void(std::string_view)> log;  // progress lines (stderr with -v)
   fs::path gets_dir;                          // where --get puts this cell's files
+  fs::path cores_dir;                         // where core files go, with a sysroot for gdb
 };
 
 struct CellOutcome {
@@ -222,6 +224,7 @@ struct CellOutcome {
   fs::path console;  // the console log, kept when something went wrong or --out is given
   std::vector<std::string> qemu_argv;  // without the channel devices (Guest adds them)
   std::string boot, boot_detail;       // "restored" | "cold", and why cold when snapshots were on
+  std::vector<fs::path> cores;         // core files brought back
   Tail out, err;
 };
 
@@ -302,6 +305,46 @@ std::unique_ptr<guest::Guest> restore_guest(const plan::Cell& cell, const Prepar
   }
 }
 
+// The core files a program's processes dumped, brought back beside a sysroot
+// holding the program and its libraries at their guest paths, so gdb on the
+// host resolves symbols and shared libraries as the guest had them. A core
+// that cannot be fetched is a warning: the program's status stands.
+std::vector<fs::path> fetch_cores(guest::Guest& g, const std::vector<std::string>& guest_cores,
+                                  const prepare::ProgramPayload& payload, const std::string& cell_id,
+                                  const CellSinks& sinks) {
+  std::vector<fs::path> got;
+  const fs::path dir = fs::absolute(sinks.cores_dir);
+  std::error_code ec;
+  fs::create_directories(dir / "sysroot", ec);
+  if (ec) {
+    std::cerr << ("archmatrix exec: warning: cannot create " + dir.string() + " for core files: " + ec.message() +
+                  "\n");
+    return got;
+  }
+  for (const auto& f : payload.files) {
+    const fs::path to = dir / "sysroot" / fs::path(f.guest_path).relative_path();
+    fs::create_directories(to.parent_path(), ec);
+    fs::copy_file(f.host, to, fs::copy_options::overwrite_existing, ec);
+  }
+  const fs::path program = dir / "sysroot" / fs::path(payload.exec_path).relative_path();
+  for (const auto& c : guest_cores) {
+    std::string name = fs::path(c).filename().string();  // core.<pid>.j<job>
+    name = name.substr(0, name.rfind(".j"));
+    const fs::path to = dir / name;
+    if (auto why = g.get(c, to)) {
+      std::cerr << ("archmatrix exec: warning: core file " + c + ": " + util::terminal_text(*why) + "\n");
+      continue;
+    }
+    got.push_back(to);
+    sinks.log(fmt::format("{}: core dumped: {}", cell_id, to.string()));
+    // One write: cells run in threads.
+    std::cerr << fmt::format("archmatrix exec: {}: core dumped: {}\n  backtrace: gdb-multiarch -batch -iex 'set "
+                             "sysroot {}' -ex bt {} {}\n",
+                             cell_id, to.string(), (dir / "sysroot").string(), program.string(), to.string());
+  }
+  return got;
+}
+
 // Runs the program in one cell's guest; never throws. `work` is the cell's
 // private directory (its console log, socket and image).
 CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepared& prep, const ExecOptions& o,
@@ -365,6 +408,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     r.env = o.env;
     r.root = o.root_user;
     r.cwd = cwd;
+    r.cores = o.cores;
     r.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
     struct stat st{};
     // stdin goes to one guest only: with several cells nobody could tell
@@ -383,6 +427,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
           sinks.err(b);
         });
     fetch_gets(*g, o.gets, sinks.gets_dir);
+    if (!res.cores.empty()) oc.cores = fetch_cores(*g, res.cores, payload, cell.id, sinks);
     g->close();
     oc.guest_status = res.status;
     oc.guest_value = res.value;
@@ -417,6 +462,11 @@ verdict::Code code_of(const CellOutcome& oc) {
 
 std::string message_of(const CellOutcome& oc, const ExecOptions& o) {
   if (!oc.reason.empty()) return oc.reason;
+  if (oc.guest_status == "signal" && !oc.cores.empty()) {
+    std::string names;
+    for (const auto& c : oc.cores) names += (names.empty() ? "" : ", ") + c.string();
+    return fmt::format("killed by signal {} (status {}); core dumped: {}", oc.guest_value, oc.status, names);
+  }
   if (oc.guest_status == "signal") return fmt::format("killed by signal {} (status {})", oc.guest_value, oc.status);
   if (oc.guest_status == "timeout") return fmt::format("killed after --timeout {} s (status 124)", o.timeout_s);
   return fmt::format("exit status {}", oc.status);
@@ -558,6 +608,9 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
       // --get: beside the reports when there are reports (one directory per
       // cell), else into the current directory, as cp would.
       sinks.gets_dir = out.empty() ? fs::path() : work / "files";
+      sinks.cores_dir = !o.cores_dir.empty() ? o.cores_dir / cell.id
+                        : out.empty()        ? fs::path("archmatrix-cores") / cell.id
+                                             : work / "cores";
       bool out_broken = false, err_broken = false;
       std::shared_ptr<util::LinePrefixer> pout, perr;
       if (many) {

@@ -82,6 +82,13 @@ int main(int argc, char** argv) {
   exec_cmd->add_flag("--root", ex.root_user, "Run the program as root (default: uid 65534)");
   exec_cmd->add_flag("!--no-snapshot", ex.snapshots,
                      "Boot every guest cold instead of restoring its cell's saved ready state");
+  exec_cmd->add_flag("!--no-cores", ex.cores,
+                     "Leave core files in the guest (default: a program that dumps core has it brought back, "
+                     "with the binary and libraries gdb needs)");
+  exec_cmd->add_option("--cores", ex.cores_dir,
+                       "Where core files go (default: <out>/cells/<id>/cores, or ./archmatrix-cores/<id> "
+                       "without --out)")
+      ->type_name("DIR");
   exec_cmd->add_flag("-v,--verbose", ex.verbose, "Progress on stderr even when it is not a terminal");
   exec_cmd->add_option("--put", ex.puts,
                        "Copy a host file or directory into the guest before the program runs, at DST "

@@ -430,6 +430,25 @@ std::optional<std::string> Guest::get(const std::string& guest_path, const fs::p
   }
 }
 
+std::vector<std::string> valid_core_paths(std::string_view field) {
+  constexpr std::string_view prefix = "/tmp/.archmatrix-cores/core.";
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at < field.size() && out.size() < 8;) {
+    const std::size_t end = std::min(field.find('\n', at), field.size());
+    const std::string_view p = field.substr(at, end - at);
+    at = end + 1;
+    if (p.size() > 80 || !p.starts_with(prefix)) continue;
+    const std::string_view rest = p.substr(prefix.size());  // <pid>.j<job>
+    const auto dot = rest.find(".j");
+    const auto digits = [](std::string_view d) {
+      return !d.empty() && d.find_first_not_of("0123456789") == std::string_view::npos;
+    };
+    if (dot == std::string_view::npos || !digits(rest.substr(0, dot)) || !digits(rest.substr(dot + 2))) continue;
+    out.emplace_back(p);
+  }
+  return out;
+}
+
 RunResult Guest::run(const RunRequest& r, const Sink& out, const Sink& err) {
   protocol::FieldList f;
   f.emplace_back("path", r.path);
@@ -438,6 +457,7 @@ RunResult Guest::run(const RunRequest& r, const Sink& out, const Sink& err) {
   if (!r.cwd.empty()) f.emplace_back("cwd", r.cwd);
   f.emplace_back("uid", r.root ? "0" : "65534");
   f.emplace_back("timeout_ms", std::to_string(r.timeout.count()));
+  if (r.cores) f.emplace_back("cores", "1");
   const std::uint16_t job = 1;
   impl_->send(FrameType::run, job, protocol::encode_field_list(f));
   bool stdin_open = r.stdin_fd >= 0;
@@ -470,6 +490,7 @@ RunResult Guest::run(const RunRequest& r, const Sink& out, const Sink& err) {
         res.duration_ms = std::stoll(protocol::first_field(*fields, "duration_ms").value_or("0"));
       } catch (...) {
       }
+      res.cores = valid_core_paths(protocol::first_field(*fields, "cores").value_or(""));
       return res;
     }
   }

@@ -59,13 +59,22 @@ struct RunRequest {
   bool root = false;
   std::chrono::milliseconds timeout{0};  ///< 0: none
   int stdin_fd = -1;                     ///< forwarded until EOF; -1: EOF at once
+  bool cores = false;                    ///< unlimited core size; the files are named in the result
 };
 
 struct RunResult {
   std::string status;  ///< exit | signal | timeout | error
   std::string value;   ///< exit code, signal number, 0, or the error text
   long long duration_ms = 0;
+  /// Core files the job's processes dumped, as guest paths the agent named
+  /// (only well-formed ones under its core directory; fetch them with get()).
+  std::vector<std::string> cores;
 };
+
+/// The guest paths in an exit frame's `cores` field that are what the agent
+/// writes (/tmp/.archmatrix-cores/core.<pid>.j<job>): anything else from the
+/// guest is dropped, at most 8 are kept.
+std::vector<std::string> valid_core_paths(std::string_view field);
 
 /// Receives output bytes as they arrive.
 using Sink = std::function<void(std::string_view)>;
