@@ -44,6 +44,7 @@ struct ExecOptions {
   bool verbose = false;          ///< progress on stderr even when it is not a terminal
   std::string qemu_dir;
   std::vector<std::string> puts;  ///< --put SRC[:DST]: files or directories into the guest
+  bool strace = false;                 ///< run the program under the target's strace -f
   bool cores = true;                   ///< bring back core files (--no-cores: leave them)
   std::filesystem::path cores_dir;     ///< --cores DIR: where they go, one subdirectory per cell
   std::vector<std::string> gets;  ///< --get GUESTPATH: files back after the program, into

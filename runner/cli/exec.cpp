@@ -106,6 +106,31 @@ prepare::ProgramPayload check_program(const ExecOptions& o, util::Arch arch, Pro
   }
 }
 
+// Debian's strace of the target arch with what it needs beyond the cross
+// toolchain's libc: bookworm's strace depends on libunwind8, which depends
+// on liblzma5 (apt-cache depends strace).
+const std::vector<std::string> kStracePackages = {"strace", "libunwind8", "liblzma5"};
+constexpr const char* kStraceOutput = "/tmp/.archmatrix-strace";
+
+// --strace: Debian's strace for arch, its libraries beside it, checked like
+// the program.
+prepare::ProgramPayload check_strace(util::Arch arch, Progress& progress) {
+  try {
+    const fs::path root = prepare::TargetPackages(util::cache_root(), [&](std::string_view m) { progress.log(m); })
+                              .root({"exec --strace", "--strace", kStracePackages}, arch);
+    prepare::LibrarySearch search{{}, root, kStracePackages, prepare::target_library_dirs(arch)};
+    auto p = prepare::program_payload(root / "usr/bin/strace", arch, search);
+    // Apart from the user's program, whatever its name.
+    p.exec_path = "/archmatrix/strace/strace";
+    p.files.front().guest_path = p.exec_path;
+    return p;
+  } catch (const util::Error& e) {
+    std::string m = e.what();
+    std::replace(m.begin(), m.end(), '\n', ' ');
+    throw ExecFailure{kFailed, "--strace: " + m};
+  }
+}
+
 // The architecture whose guests can run the program, if any.
 std::optional<util::Arch> program_arch(const fs::path& program) {
   const std::string bytes = read_program(program);
@@ -157,6 +182,7 @@ struct Prepared {
   std::map<std::string, std::vector<fs::path>> modules;  // by recipe id (Debian kernels)
   std::map<util::Arch, fs::path> agents;
   std::map<util::Arch, prepare::ProgramPayload> payloads;  // what each arch's guests get
+  std::map<util::Arch, prepare::ProgramPayload> strace;    // --strace: strace and its libraries
   std::vector<PutSpec> puts;  // --put, checked before anything boots
   std::string cwd;            // shared read-only at the same path; "" for "/" (it would hide the guest's root)
 };
@@ -210,6 +236,7 @@ struct CellSinks {
   std::function<void(std::string_view)> log;  // progress lines (stderr with -v)
   fs::path gets_dir;                          // where --get puts this cell's files
   fs::path cores_dir;                         // where core files go, with a sysroot for gdb
+  fs::path strace_file;                       // --strace: where the trace goes
 };
 
 struct CellOutcome {
@@ -388,6 +415,9 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
       throw ExecFailure{kFailed, "the guest is not what " + cell.id + " says: " + oc.mismatches.front()};
 
     for (const auto& f : payload.files) g->put(f.host, f.guest_path, f.mode);
+    const auto tracer = prep.strace.find(cell.arch);
+    if (tracer != prep.strace.end())
+      for (const auto& f : tracer->second.files) g->put(f.host, f.guest_path, f.mode);
     const std::string& guest_path = payload.exec_path;
     // The cwd, read-only at the same path, is the program's cwd (fixtures
     // read relatively work); its mount is timed for -v (bench/exec_share.sh
@@ -403,6 +433,12 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     for (const auto& p : prep.puts) put_one(*g, p);
     guest::RunRequest r;
     r.path = guest_path;
+    if (tracer != prep.strace.end()) {
+      // strace exits with its tracee's status and re-raises the signal that
+      // killed it (without a core of its own): the status stays the program's.
+      r.path = tracer->second.exec_path;
+      r.argv = {r.path, "-f", "-o", kStraceOutput};
+    }
     r.argv.push_back(guest_path);
     for (const auto& a : o.args) r.argv.push_back(a);
     r.env = o.env;
@@ -428,6 +464,14 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
         });
     fetch_gets(*g, o.gets, sinks.gets_dir);
     if (!res.cores.empty()) oc.cores = fetch_cores(*g, res.cores, payload, cell.id, sinks);
+    if (tracer != prep.strace.end()) {
+      std::error_code ec;
+      fs::create_directories(sinks.strace_file.parent_path(), ec);
+      if (auto why = g->get(kStraceOutput, sinks.strace_file))
+        std::cerr << ("archmatrix exec: warning: --strace: " + util::terminal_text(*why) + "\n");
+      else
+        std::cerr << ("archmatrix exec: " + cell.id + ": strace: " + sinks.strace_file.string() + "\n");
+    }
     g->close();
     oc.guest_status = res.status;
     oc.guest_value = res.value;
@@ -561,15 +605,19 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
     if (many || o.verbose || o.common.cells.empty()) std::cerr << "archmatrix exec: skipped " << id << ": " << why << "\n";
   // The program, its loader and libraries, checked for every arch before
   // any kernel is downloaded or guest booted.
-  std::map<util::Arch, prepare::ProgramPayload> payloads;
+  std::map<util::Arch, prepare::ProgramPayload> payloads, strace;
   for (const auto* c : sel.cells)
     if (!payloads.count(c->arch)) payloads.emplace(c->arch, check_program(o, c->arch, progress));
+  if (o.strace)
+    for (const auto* c : sel.cells)
+      if (!strace.count(c->arch)) strace.emplace(c->arch, check_strace(c->arch, progress));
 
   const std::string started = utc_now();
   const auto t0 = Clock::now();
   const int jobs = std::max(1, std::min<int>(o.jobs, static_cast<int>(sel.cells.size())));
   Prepared prep = prepare_cells(sel.cells, o, jobs, progress);
   prep.payloads = std::move(payloads);
+  prep.strace = std::move(strace);
   prep.puts = std::move(puts);
   if (const auto cwd = fs::current_path(); cwd != cwd.root_path()) prep.cwd = cwd.string();
   if (guest::g_interrupted) throw ExecFailure{util::kExitInterrupted, "interrupted"};
@@ -611,6 +659,8 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
       sinks.cores_dir = !o.cores_dir.empty() ? o.cores_dir / cell.id
                         : out.empty()        ? fs::path("archmatrix-cores") / cell.id
                                              : work / "cores";
+      sinks.strace_file = fs::absolute(out.empty() ? fs::path("archmatrix-strace") / (cell.id + ".txt")
+                                                   : work / "strace.txt");
       bool out_broken = false, err_broken = false;
       std::shared_ptr<util::LinePrefixer> pout, perr;
       if (many) {

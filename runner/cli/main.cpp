@@ -82,6 +82,9 @@ int main(int argc, char** argv) {
   exec_cmd->add_flag("--root", ex.root_user, "Run the program as root (default: uid 65534)");
   exec_cmd->add_flag("!--no-snapshot", ex.snapshots,
                      "Boot every guest cold instead of restoring its cell's saved ready state");
+  exec_cmd->add_flag("--strace", ex.strace,
+                     "Run the program under Debian's strace -f of the target arch; the trace goes to "
+                     "<out>/cells/<id>/strace.txt, or ./archmatrix-strace/<id>.txt without --out");
   exec_cmd->add_flag("!--no-cores", ex.cores,
                      "Leave core files in the guest (default: a program that dumps core has it brought back, "
                      "with the binary and libraries gdb needs)");

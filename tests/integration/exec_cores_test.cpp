@@ -5,7 +5,7 @@
 // function in a backtrace; the report names
 // the core. A core dumped by a child while the program itself exits 0 comes
 // back too (a test runner's crashing test). --no-cores leaves them in the
-// guest. On aarch64 (built 64K kernel) and armhf (Debian 6.1, 3G/1G).
+// guest. --strace traces the program with Debian's strace of the target. On aarch64 (built 64K kernel) and armhf (Debian 6.1, 3G/1G).
 
 #include <gtest/gtest.h>
 
@@ -22,6 +22,7 @@ constexpr const char* kProgram = R"(
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 __attribute__((noinline)) int archmatrix_crash_here(int *volatile p) { return *p; }
@@ -34,6 +35,8 @@ int main(int argc, char **argv) {
     printf("child %s\n", WIFSIGNALED(st) ? "signaled" : "exited");
     return 0;
   }
+  /* A call the strace test looks for. */
+  if (mmap(0, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED) return 2;
   printf("about to crash\n");
   fflush(stdout);
   return archmatrix_crash_here((int *)16);
@@ -130,6 +133,21 @@ TEST_P(ExecCores, NoCoresLeavesThemInTheGuest) {
   ASSERT_EQ(r.exit_code, 139) << r.log;
   EXPECT_FALSE(fs::exists(where)) << r.log;
   EXPECT_EQ(r.log.find("core dumped"), std::string::npos) << r.log;
+}
+
+// --strace: the trace holds the program's own calls (its 1 MiB anonymous
+// mmap), and the status and the core file stay the program's, not strace's.
+TEST_P(ExecCores, StraceTracesTheProgramAndKeepsItsStatusAndCore) {
+  const fs::path out = dir_ / "traced";
+  const auto r = exec("strace", {"--strace", "--out", out.string()}, {});
+  ASSERT_EQ(r.exit_code, 139) << r.log;
+  const fs::path cell = out / "cells" / GetParam().cell;
+  const std::string trace = slurp(cell / "strace.txt");
+  EXPECT_NE(trace.find("mmap"), std::string::npos) << trace;
+  EXPECT_NE(trace.find("1048576"), std::string::npos) << trace;
+  EXPECT_NE(trace.find("SIGSEGV"), std::string::npos) << trace;
+  EXPECT_EQ(cores_in(cell / "cores").size(), 1u) << r.log;
+  EXPECT_EQ(slurp(cell / "stdout"), "about to crash\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, ExecCores,
