@@ -23,10 +23,19 @@ using verdict::Code;
 // the kernel version.
 constexpr std::array<std::string_view, 6> kAxisOrder{"arch", "page_size", "va_bits", "vmsplit", "paging", "release"};
 
+// Facts of the guest's memory layout that attribution may use when the axes
+// explain nothing; all numbers (docs/protocol.md, "Facts").
+constexpr std::array<std::string_view, 4> kLayoutFacts{"va_bits_default", "tmpfs_blksize", "overcommit_memory",
+                                                       "la57"};
+
+bool is_layout_fact(std::string_view name) {
+  return std::find(kLayoutFacts.begin(), kLayoutFacts.end(), name) != kLayoutFacts.end();
+}
+
 enum class Order { none, number, version };
 
 Order order_of(std::string_view axis) {
-  if (axis == "page_size" || axis == "va_bits") return Order::number;
+  if (axis == "page_size" || axis == "va_bits" || is_layout_fact(axis)) return Order::number;
   if (axis == "release") return Order::version;
   return Order::none;
 }
@@ -97,7 +106,10 @@ std::vector<std::string> axis_order(const std::set<std::string>& present) {
   for (auto a : kAxisOrder)
     if (present.count(std::string(a))) out.emplace_back(a);
   for (const auto& a : present)
-    if (std::find(kAxisOrder.begin(), kAxisOrder.end(), a) == kAxisOrder.end()) out.push_back(a);
+    if (std::find(kAxisOrder.begin(), kAxisOrder.end(), a) == kAxisOrder.end() && !is_layout_fact(a))
+      out.push_back(a);
+  for (auto f : kLayoutFacts)
+    if (present.count(std::string(f))) out.emplace_back(f);
   return out;
 }
 
@@ -120,7 +132,7 @@ std::vector<Atom> candidate_atoms(const std::vector<CellValues>& cells) {
     ops.push_back(Atom::Op::ne);
     for (auto op : ops)
       for (const auto& v : values) {
-        Atom a{axis, op, v};
+        Atom a{axis, op, v, false};
         if (op != Atom::Op::eq && op != Atom::Op::ne && !compare(axis, v, v)) continue;
         std::size_t n = 0;
         for (const auto& c : cells) n += holds(a, c) ? 1 : 0;
@@ -152,10 +164,42 @@ void complete(std::vector<CellValues>& values, const std::vector<const CellSumma
     }
 }
 
+}  // namespace
+
+std::string fact_note(const std::vector<Atom>& atoms) {
+  std::string names;
+  for (const auto& a : atoms)
+    if (a.fact) names += (names.empty() ? "" : ", ") + a.axis;
+  return names.empty() ? "" : " (" + names + ": a fact the guest reported, no axis of the matrix)";
+}
+
+namespace {
+
 std::string predicate_text(const std::vector<Atom>& atoms) {
   std::string out = "fails exactly when ";
   for (std::size_t i = 0; i < atoms.size(); ++i) out += (i ? " && " : "") + atoms[i].text();
-  return out;
+  return out + fact_note(atoms);
+}
+
+// The first atom, or pair of atoms, true exactly on the breaking cells.
+std::optional<std::vector<Atom>> separating(const std::vector<CellValues>& values, const std::vector<bool>& breaks) {
+  const auto atoms = candidate_atoms(values);
+  // truth[i][k]: atom i on considered cell k.
+  std::vector<std::vector<bool>> truth;
+  for (const auto& atom : atoms) {
+    std::vector<bool> t;
+    for (const auto& v : values) t.push_back(holds(atom, v));
+    truth.push_back(std::move(t));
+  }
+  for (std::size_t i = 0; i < atoms.size(); ++i)
+    if (truth[i] == breaks) return std::vector<Atom>{atoms[i]};
+  for (std::size_t i = 0; i < atoms.size(); ++i)
+    for (std::size_t j = i + 1; j < atoms.size(); ++j) {
+      bool match = true;
+      for (std::size_t k = 0; k < breaks.size() && match; ++k) match = (truth[i][k] && truth[j][k]) == breaks[k];
+      if (match) return std::vector<Atom>{atoms[i], atoms[j]};
+    }
+  return std::nullopt;
 }
 
 Attribution attribute_column(const RunSummary& s, const CheckColumn& col) {
@@ -193,34 +237,32 @@ Attribution attribute_column(const RunSummary& s, const CheckColumn& col) {
   std::vector<CellValues> values;
   for (const auto* c : cells) values.push_back(values_of(*c));
   complete(values, cells);
-  const auto atoms = candidate_atoms(values);
-  // truth[i][k]: atom i on considered cell k.
-  std::vector<std::vector<bool>> truth;
-  for (const auto& atom : atoms) {
-    std::vector<bool> t;
-    for (const auto& v : values) t.push_back(holds(atom, v));
-    truth.push_back(std::move(t));
+  if (auto found = separating(values, breaks)) {
+    a.kind = Attribution::Kind::predicate;
+    a.atoms = std::move(*found);
+    a.text = predicate_text(a.atoms);
+    return a;
   }
-  for (std::size_t i = 0; i < atoms.size(); ++i)
-    if (truth[i] == breaks) {
+  // The axes cannot say it: the layout facts no axis sets may.
+  bool any_fact = false;
+  for (std::size_t k = 0; k < cells.size(); ++k)
+    for (auto f : kLayoutFacts) {
+      const std::string name(f);
+      if (values[k].count(name)) continue;
+      auto it = cells[k]->facts.find(name);
+      values[k][name] = it == cells[k]->facts.end() ? std::nullopt : std::optional<std::string>(it->second);
+      any_fact = any_fact || it != cells[k]->facts.end();
+    }
+  if (any_fact)
+    if (auto found = separating(values, breaks)) {
+      for (auto& atom : *found) atom.fact = is_layout_fact(atom.axis);
       a.kind = Attribution::Kind::predicate;
-      a.atoms = {atoms[i]};
+      a.atoms = std::move(*found);
       a.text = predicate_text(a.atoms);
       return a;
     }
-  for (std::size_t i = 0; i < atoms.size(); ++i)
-    for (std::size_t j = i + 1; j < atoms.size(); ++j) {
-      bool match = true;
-      for (std::size_t k = 0; k < breaks.size() && match; ++k) match = (truth[i][k] && truth[j][k]) == breaks[k];
-      if (match) {
-        a.kind = Attribution::Kind::predicate;
-        a.atoms = {atoms[i], atoms[j]};
-        a.text = predicate_text(a.atoms);
-        return a;
-      }
-    }
   a.kind = Attribution::Kind::unexplained;
-  a.text = "no single-axis explanation";
+  a.text = "no explanation by the axes or the layout facts";
   return a;
 }
 

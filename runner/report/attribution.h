@@ -37,6 +37,7 @@ struct Atom {
   std::string axis;
   Op op = Op::eq;
   std::string value;  ///< canonical, as in the cell's axes ("16384")
+  bool fact = false;  ///< `axis` names a guest fact (va_bits_default), not an axis
   /// "page_size >= 16K": sizes shown as 4K/16K/64K.
   std::string text() const;
 };
@@ -54,10 +55,15 @@ struct Attribution {
   std::vector<Atom> atoms;
   std::vector<std::string> breaking;  ///< ids of cells with FAIL or XFAIL, sorted
   std::vector<std::string> holding;   ///< ids of cells with PASS or XPASS, sorted
-  /// "fails exactly when page_size >= 16K", "fails everywhere", "fails nowhere",
-  /// "no single-axis explanation", or "no PASS or FAIL outcome".
+  /// "fails exactly when page_size >= 16K", "fails exactly when guest fact
+  /// va_bits_default >= 48", "fails everywhere", "fails nowhere", "no
+  /// explanation by the axes or the layout facts", or "no PASS or FAIL outcome".
   std::string text;
 };
+
+/// " (va_bits_default: a fact the guest reported, no axis of the matrix)" when
+/// some of `atoms` are facts, else "": what reports add after the predicate.
+std::string fact_note(const std::vector<Atom>& atoms);
 
 /// One attribution per check_columns() entry, in that order.
 ///
@@ -73,6 +79,14 @@ struct Attribution {
 /// then `>=` then `<=` then `!=`, values ascending. Thresholds exist for the
 /// ordered axes: page_size and va_bits (numbers) and release (versions, 6.1 <
 /// 6.12). One atom is preferred to two; pairs are tried in atom order.
+///
+/// When no predicate over the axes separates the cells, the guest's memory
+/// layout facts that no axis sets are tried the same way, after them:
+/// va_bits_default, tmpfs_blksize, overcommit_memory, la57 (ordered as
+/// numbers). A check that breaks exactly where unhinted mappings reach 48 bits
+/// is "fails exactly when guest fact va_bits_default >= 48", though no axis
+/// says so. Other facts (kernel_release, mem_total_kib, ...) are never used:
+/// they differ on every cell and would "explain" anything.
 std::vector<Attribution> attribute(const RunSummary& s);
 
 /// The attribution lines for the end of the console summary: one line per

@@ -211,7 +211,7 @@ std::string attribution_section(const RunSummary& s) {
     if (a.kind == Attribution::Kind::predicate) {
       std::string expr;
       for (const auto& atom : a.atoms) expr += (expr.empty() ? "" : " && ") + atom.text();
-      where = "fails exactly when <code>" + html_escape(expr) + "</code>";
+      where = "fails exactly when <code>" + html_escape(expr) + "</code>" + html_escape(fact_note(a.atoms));
     }
     out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td></tr>\n", html_escape(a.column.name()), where,
                        n == 0 ? std::string("-")

@@ -75,7 +75,7 @@ std::string attribution_cell(const Attribution& a) {
   for (const auto& atom : a.atoms) expr += (expr.empty() ? "" : " && ") + atom.text();
   const std::string safe = util::document_text(expr);
   if (safe.find_first_of("`|\n\r") != std::string::npos) return markdown_escape(a.text);
-  return "fails exactly when `" + safe + "`";
+  return "fails exactly when `" + safe + "`" + markdown_escape(fact_note(a.atoms));
 }
 
 std::string attribution_section(const std::vector<Attribution>& attr) {
