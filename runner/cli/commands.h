@@ -2,8 +2,11 @@
 // The subcommands. main.cpp parses arguments into these options and calls them.
 
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "prepare/program_payload.h"
 
 namespace archmatrix::cli {
 
@@ -24,6 +27,14 @@ struct RunOptions {
   bool refresh_kernels = false;
   std::filesystem::path resume;  ///< --resume DIR: complete the report in DIR
   std::string qemu_dir;  ///< run qemu-system-* from here (tests' fake QEMU)
+};
+
+/// Set by `repro`: exec runs this scenario's guest binary (with its runtime
+/// files) and judges its output as `run` does.
+struct ScenarioTarget {
+  std::string name;
+  std::string check;               ///< "": every check of the scenario
+  prepare::ProgramPayload payload;  ///< the binary at /archmatrix/bin/<name>, its libraries
 };
 
 /// `archmatrix exec`: a program in cells' guests (docs/protocol.md, "Data channel").
@@ -47,11 +58,26 @@ struct ExecOptions {
   bool strace = false;                 ///< run the program under the target's strace -f
   bool cores = true;                   ///< bring back core files (--no-cores: leave them)
   std::filesystem::path cores_dir;     ///< --cores DIR: where they go, one subdirectory per cell
+  std::shared_ptr<const ScenarioTarget> scenario;  ///< set by repro: judge as run does
   std::vector<std::string> gets;  ///< --get GUESTPATH: files back after the program, into
                                   ///< out/cells/<id>/files/, or the current directory without `out`
 };
 
+/// `archmatrix repro CELL SCENARIO[/CHECK]`: one scenario of one cell, its
+/// output live, judged as `run` judges it (exec's guest, channel and options).
+struct ReproOptions {
+  CommonOptions common;
+  std::string cell;
+  std::string target;  ///< SCENARIO or SCENARIO/CHECK
+  std::filesystem::path out;
+  std::filesystem::path from;  ///< --from DIR or DIR/report.json: the kernel that report ran
+  bool strace = false, cores = true, snapshots = true, verbose = false;
+  std::filesystem::path cores_dir;
+  std::string qemu_dir;
+};
+
 int run_list(const CommonOptions& o);
+int run_repro(const ReproOptions& o);
 /// Returns the program's exit status, or 124/125/126/130 (see exec.cpp).
 int run_exec(const ExecOptions& o);
 int run_run(const RunOptions& o);

@@ -26,6 +26,7 @@
 #include <mutex>
 #include <thread>
 
+#include "cli/cell_summary.h"
 #include "cli/commands.h"
 #include "cli/kernels.h"
 #include "cli/exec_files.h"
@@ -423,7 +424,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     // read relatively work); its mount is timed for -v (bench/exec_share.sh
     // reads it) and its cache mode is the agent's measured default unless
     // ARCHMATRIX_EXEC_9P_CACHE names another (the bench compares them).
-    if (!cwd.empty()) {
+    if (!cwd.empty() && !o.scenario) {
       const char* cache_mode = ::getenv("ARCHMATRIX_EXEC_9P_CACHE");
       const auto m0 = Clock::now();
       g->mount(kCwdTag, cwd, cache_mode ? cache_mode : "");
@@ -443,7 +444,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     for (const auto& a : o.args) r.argv.push_back(a);
     r.env = o.env;
     r.root = o.root_user;
-    r.cwd = cwd;
+    r.cwd = o.scenario ? "/tmp" : cwd;  // a scenario runs where `run` runs it
     r.cores = o.cores;
     r.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
     struct stat st{};
@@ -561,6 +562,58 @@ report::CellSummary summarize(const plan::Cell& cell, const CellOutcome& oc, con
   return c;
 }
 
+// repro: the scenario's run as the agent would have reported it in `run`,
+// so `run`'s verdict (checks, expectations, facts) judges it.
+verdict::CellRun scenario_run(const CellOutcome& oc, const ScenarioTarget& t) {
+  verdict::CellRun run;
+  run.end = oc.interrupted                ? verdict::CellEnd::interrupted
+            : !oc.crash_title.empty()     ? verdict::CellEnd::crashed
+            : oc.guest_status.empty()     ? verdict::CellEnd::host_error
+                                          : verdict::CellEnd::completed;
+  if (run.end != verdict::CellEnd::completed) run.end_detail = oc.reason;
+  if (!oc.facts.empty()) run.facts = oc.facts;
+  run.crash_title = oc.crash_title;
+  run.wall_seconds = oc.seconds;
+  if (!oc.guest_status.empty()) {
+    verdict::ScenarioRun sr;
+    sr.name = t.name;
+    sr.begun = sr.finished = true;
+    sr.status = oc.guest_status;
+    sr.value = oc.guest_value;
+    sr.duration_ms = static_cast<std::int64_t>(oc.seconds * 1000);
+    sr.stdout_text = oc.out.text;
+    sr.stderr_text = oc.err.text;
+    sr.stdout_dropped = oc.out.dropped;
+    sr.stderr_dropped = oc.err.dropped;
+    run.scenarios.push_back(std::move(sr));
+  }
+  return run;
+}
+
+// repro's verdict lines on stderr (stdout is the scenario's) and its exit
+// status: 0 when every judged result is PASS, XFAIL or UNSUPPORTED, 1 when
+// one is not, 2 when the asked-for check is not among the results.
+int print_scenario_verdict(const plan::Cell& cell, const verdict::CellVerdict& v, const ScenarioTarget& t) {
+  std::string lines, checks;
+  bool any = false, bad = false;
+  for (const auto& r : v.results) {
+    checks += (checks.empty() ? "" : ", ") + (r.check.empty() ? std::string("(whole scenario)") : r.check);
+    if (!t.check.empty() && r.check != t.check) continue;
+    any = true;
+    bad = bad || verdict::is_failure(r.code);
+    lines += fmt::format("  {:<11} {}{}{}{}\n", verdict::code_name(r.code), r.scenario, r.check.empty() ? "" : "/",
+                         util::terminal_text(r.check), r.message.empty() ? "" : ": " + util::terminal_text(r.message));
+  }
+  for (const auto& m : v.fact_mismatches) lines += "  fact mismatch: " + util::terminal_text(m) + "\n";
+  std::cerr << fmt::format("archmatrix repro: {} on {}:\n{}", t.name, cell.id, lines);
+  if (!t.check.empty() && !any) {
+    std::cerr << fmt::format("archmatrix repro: {} reported no check named '{}' (it reported: {})\n", t.name,
+                             util::terminal_text(t.check), checks.empty() ? "nothing" : util::terminal_text(checks));
+    return util::kExitBadInput;
+  }
+  return bad || !v.fact_mismatches.empty() ? util::kExitFailures : util::kExitOk;
+}
+
 std::string fact_or_dash(const CellOutcome& oc, const std::string& key) {
   auto it = oc.facts.find(key);
   return it == oc.facts.end() ? "-" : it->second;
@@ -607,7 +660,8 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
   // any kernel is downloaded or guest booted.
   std::map<util::Arch, prepare::ProgramPayload> payloads, strace;
   for (const auto* c : sel.cells)
-    if (!payloads.count(c->arch)) payloads.emplace(c->arch, check_program(o, c->arch, progress));
+    if (!payloads.count(c->arch))
+      payloads.emplace(c->arch, o.scenario ? o.scenario->payload : check_program(o, c->arch, progress));
   if (o.strace)
     for (const auto* c : sel.cells)
       if (!strace.count(c->arch)) strace.emplace(c->arch, check_strace(c->arch, progress));
@@ -727,7 +781,15 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
     s.interrupted = interrupted;
     for (std::size_t i = 0; i < sel.cells.size(); ++i) {
       s.planned_cells.push_back(sel.cells[i]->id);
-      s.cells.push_back(summarize(*sel.cells[i], outcomes[i], o, prep));
+      auto c = summarize(*sel.cells[i], outcomes[i], o, prep);
+      if (o.scenario) {
+        // The scenario's own row and results, judged as `run` judges them.
+        const auto run = scenario_run(outcomes[i], *o.scenario);
+        auto judged = summarize_cell(*sel.cells[i], run, verdict::judge(*sel.cells[i], run));
+        c.scenarios = std::move(judged.scenarios);
+        c.fact_mismatches = std::move(judged.fact_mismatches);
+      }
+      s.cells.push_back(std::move(c));
     }
     for (const auto& [id, why] : sel.skipped) s.skipped.push_back({id, why, o.program.string()});
     s.wall_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -735,6 +797,12 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
     if (many) std::cerr << "archmatrix exec: reports in " << out.string() << "\n";
   }
   if (interrupted) return util::kExitInterrupted;
+  // repro: a run that reached the scenario is judged; archmatrix's own
+  // failure before it keeps exec's 125.
+  if (o.scenario && !outcomes.empty() && !outcomes[0].guest_status.empty()) {
+    const auto run = scenario_run(outcomes[0], *o.scenario);
+    return print_scenario_verdict(*sel.cells[0], verdict::judge(*sel.cells[0], run), *o.scenario);
+  }
   return status;
 }
 

@@ -106,6 +106,31 @@ int main(int argc, char** argv) {
   exec_cmd->add_option("args", ex.args, "Its arguments (after --)");
   exec_cmd->positionals_at_end();
 
+  cli::ReproOptions repro;
+  auto* repro_cmd = app.add_subcommand(
+      "repro", "Run one scenario of one cell, its output live, judged as run judges it (after a red cell in a report)");
+  repro_cmd->add_option("--matrix", repro.common.matrix, "Matrix file (default: <root>/matrix.yaml)");
+  repro_cmd->add_option("--root", repro.common.root, "Project directory (default: the data directory)")
+      ->check(CLI::ExistingDirectory);
+  // One value per use (repeatable), so the positionals after it stay positionals.
+  repro_cmd->add_option("--scenarios", repro.common.scenario_dirs, "Another directory of scenarios (repeatable)")
+      ->check(CLI::ExistingDirectory)
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
+  repro_cmd->add_option("-o,--out", repro.out, "Directory for the reports, output and console log (default: none)");
+  repro_cmd->add_option("--from", repro.from,
+                        "A report (DIR or DIR/report.json): refuse unless the cache still holds the kernel it ran "
+                        "the cell on");
+  repro_cmd->add_flag("--strace", repro.strace, "Run the scenario under Debian's strace -f of the target arch");
+  repro_cmd->add_flag("!--no-cores", repro.cores, "Leave core files in the guest");
+  repro_cmd->add_option("--cores", repro.cores_dir, "Where core files go")->type_name("DIR");
+  repro_cmd->add_flag("!--no-snapshot", repro.snapshots, "Boot the guest cold instead of restoring it");
+  repro_cmd->add_flag("-v,--verbose", repro.verbose, "Progress on stderr even when it is not a terminal");
+  repro_cmd->add_option("--qemu-dir", repro.qemu_dir, "Directory holding the qemu-system-* programs to use")->group("");
+  repro_cmd->add_option("cell", repro.cell, "The cell id, as reports name it (aarch64-16k-6.12)")->required();
+  repro_cmd->add_option("scenario", repro.target, "SCENARIO or SCENARIO/CHECK")->required();
+
   cli::CommonOptions list;
   auto* list_cmd = app.add_subcommand("list", "Show the planned cells and scenarios without booting anything");
   add_common(list_cmd, list);
@@ -137,7 +162,7 @@ int main(int argc, char** argv) {
   if (report_status >= 0) return report_status;
 
   try {
-    for (auto* o : {&run.common, &list, &kernels.common, &ex.common}) {
+    for (auto* o : {&run.common, &list, &kernels.common, &ex.common, &repro.common}) {
       if (o->root.empty()) o->root = data;
       if (o->matrix.empty()) o->matrix = o->root / "matrix.yaml";
     }
@@ -146,6 +171,7 @@ int main(int argc, char** argv) {
     if (!run.resume.empty()) run.out = run.resume;
     if (*run_cmd) return cli::run_run(run);
     if (*exec_cmd) return cli::run_exec(ex);
+    if (*repro_cmd) return cli::run_repro(repro);
     if (*kernels_cmd) {
       kernels.action = *k_list ? "list" : *k_build ? "build" : "clean";
       return cli::run_kernels(kernels);

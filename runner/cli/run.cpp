@@ -12,8 +12,10 @@
 #include <set>
 
 #include "cli/commands.h"
+#include "cli/cell_summary.h"
 #include "cli/kernels.h"
 #include "cli/progress.h"
+#include "cli/scenario_binaries.h"
 #include "cli/project_loading.h"
 #include "exec/qemu_command.h"
 #include "exec/supervisor.h"
@@ -53,7 +55,6 @@ struct Prepared {
 
 Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progress) {
   Prepared p;
-  const fs::path cache = util::cache_root();
   std::map<std::string, const config::KernelRecipe*> recipes;
   std::map<util::Arch, std::vector<const config::ScenarioSpec*>> per_arch;
   for (const auto& c : lp.plan.cells) {
@@ -72,47 +73,9 @@ Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progre
   auto pk = prepare_kernels(kernels, o.jobs, o.refresh_kernels, progress);
   p.kernels = std::move(pk.kernels);
   p.kernel_errors = std::move(pk.errors);
-  prepare::TargetBuilder builder(o.common.root, cache, [&](std::string_view m) { progress.log(m); });
-  prepare::TargetPackages packages(cache, [&](std::string_view m) { progress.log(m); });
-  prepare::SourcePackageFetcher sources(cache, [&](std::string_view m) { progress.log(m); });
-  for (auto& [arch, list] : per_arch) {
-    if (util::interrupted()) break;  // the cells are all NOTRUN now; run_run says so
-    std::sort(list.begin(), list.end(), [](auto* a, auto* b) { return a->name < b->name; });
-    // A package apt does not know is bad input (exit 2); one that fails to
-    // download fails its own scenario's build, like a compile error does.
-    prepare::PackageRoots roots;
-    prepare::SourceTrees trees;
-    std::map<std::string, prepare::ScenarioBuildFailure> unfetched;
-    std::vector<const config::ScenarioSpec*> buildable;
-    for (const auto* s : list) {
-      try {
-        if (!s->packages.empty()) roots[s->name] = packages.root(*s, arch);
-        // Source packages are arch-independent: fetched once, then cached.
-        for (const auto& name : s->source_packages) trees[s->name].emplace_back(name, sources.fetch("bookworm", name).tree);
-        buildable.push_back(s);
-      } catch (const prepare::NoDebianMirror&) {
-        throw;  // the host cannot download anything (exit 3)
-      } catch (const std::exception& e) {
-        if (const auto* u = dynamic_cast<const util::Error*>(&e); u && u->exit_status() == util::kExitBadInput) throw;
-        unfetched[s->name] = {fmt::format("scenario {} did not build for {}: {}", s->name,
-                                          util::arch_info(arch).name, e.what()),
-                              {}};
-        progress.log(unfetched[s->name].message);
-      }
-    }
-    try {
-      auto bins = builder.build(arch, buildable, roots, trees);
-      bins.failed.merge(unfetched);
-      p.binaries[arch] = std::move(bins);
-    } catch (const util::Error& e) {
-      if (e.exit_status() == util::kExitBadInput) throw;  // a binary for the wrong guest: boot nothing
-      p.binary_errors[arch] = e.what();
-      progress.log(e.what());
-    } catch (const std::exception& e) {
-      p.binary_errors[arch] = e.what();
-      progress.log(e.what());
-    }
-  }
+  auto built = build_scenario_binaries(o.common.root, per_arch, [&](std::string_view m) { progress.log(m); });
+  p.binaries = std::move(built.binaries);
+  p.binary_errors = std::move(built.errors);
   return p;
 }
 
@@ -140,66 +103,6 @@ void add_build_failures(const plan::Cell& cell, const Prepared& p, verdict::Cell
   }
 }
 
-report::KernelInfo kernel_info(const config::KernelRecipe& k, const prepare::KernelArtifact* a) {
-  report::KernelInfo i;
-  i.recipe = k.id;
-  i.source = k.source == config::KernelSource::debian ? "debian" : "built";
-  i.suite = k.suite;
-  if (a) {
-    i.package = a->package;
-    i.version = a->version;
-    i.release = a->release;
-    i.sha256 = a->sha256;
-    i.cache_key = a->cache_key;
-    i.image = a->image.string();
-  }
-  return i;
-}
-
-report::CellSummary summarize(const plan::Cell& cell, const verdict::CellRun& run,
-                              const verdict::CellVerdict& v) {
-  report::CellSummary c;
-  c.id = cell.id;
-  c.arch = std::string(util::arch_info(cell.arch).name);
-  c.axes = cell.axes;
-  c.memory_mib = cell.memory_mib;
-  c.cpus = cell.cpus;
-  c.console_log = "cells/" + cell.id + "/console.log";
-  static const char* kEnds[] = {"completed", "boot_timeout", "no_output_timeout", "overall_timeout",
-                                "crashed", "qemu_exited", "start_failed", "interrupted", "not_run", "host_error"};
-  c.end = kEnds[static_cast<int>(run.end)];
-  c.end_detail = run.end_detail;
-  c.boot_seconds = run.boot_seconds;
-  c.wall_seconds = run.wall_seconds;
-  if (run.facts) c.facts = *run.facts;
-  c.fact_mismatches = v.fact_mismatches;
-  c.crash_title = run.crash_title;
-  c.crash_text = run.crash_text;
-  c.protocol_anomalies = run.protocol_anomalies;
-  for (const auto& ps : cell.scenarios) {
-    report::ScenarioRow row;
-    row.scenario = ps.spec->name;
-    for (const auto& sr : run.scenarios)
-      if (sr.name == row.scenario) {
-        row.status = sr.status;
-        row.value = sr.value;
-        row.duration_ms = sr.duration_ms;
-        row.stdout_text = sr.stdout_text;
-        row.stderr_text = sr.stderr_text;
-        row.stdout_dropped = sr.stdout_dropped;
-        row.stderr_dropped = sr.stderr_dropped;
-      }
-    std::vector<verdict::Code> codes;
-    for (const auto& r : v.results)
-      if (r.scenario == row.scenario) {
-        row.results.push_back({r.check, r.code, r.message, r.detail});
-        codes.push_back(r.code);
-      }
-    row.code = report::worst(codes);
-    c.scenarios.push_back(std::move(row));
-  }
-  return c;
-}
 
 // The earlier report of --resume DIR, if it is one this plan can complete.
 report::RunSummary read_resumable(const fs::path& dir, const LoadedPlan& lp, const std::string& shard) {
@@ -322,7 +225,7 @@ int run_run(const RunOptions& o) {
   for (std::size_t i = 0; i < lp.plan.cells.size(); ++i) {
     const auto& cell = lp.plan.cells[i];
     const auto v = verdict::judge(cell, runs[i]);
-    auto c = summarize(cell, runs[i], v);
+    auto c = summarize_cell(cell, runs[i], v);
     auto it = prep.kernels.find(cell.kernel->id);
     c.kernel = kernel_info(*cell.kernel, it == prep.kernels.end() ? nullptr : &it->second);
     c.qemu_argv = argvs[i];
