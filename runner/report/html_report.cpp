@@ -111,6 +111,22 @@ std::string axes_text(const CellSummary& c) {
   return html_escape(out);
 }
 
+// A name that can go into a shell command as it is (cell ids, scenario names
+// and check names the project allows); a check name is the guest's word and
+// may be anything, so the command then leaves it out.
+bool shell_word(const std::string& w) {
+  return !w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-") ==
+                           std::string::npos;
+}
+
+// The command that reruns a failed result alone (README "Reproduce a failure").
+std::string repro_block(const std::string& cell, const CheckColumn& col) {
+  if (!shell_word(cell) || !shell_word(col.scenario)) return "";
+  const std::string target = col.scenario + (col.check.empty() || !shell_word(col.check) ? "" : "/" + col.check);
+  return "<h4>reproduce</h4><pre>archmatrix repro " + html_escape(cell) + " " + html_escape(target) +
+         "</pre>\n";
+}
+
 // The console log is linked by the cell id, never by a path read from a
 // report file, so a doctored report.json cannot make a javascript: link.
 std::string console_href(const std::string& id) {
@@ -173,6 +189,7 @@ void cell_row(Page& p, const CellSummary& c, std::size_t ci, const std::vector<C
     if (!r->detail.empty()) body += "<h4>detail</h4><pre>" + html_escape(r->detail) + "</pre>\n";
     if (r->code == Code::CRASH && !c.crash_title.empty())
       body += "<h4>kernel crash</h4><pre>" + html_escape(c.crash_title + "\n" + c.crash_text) + "</pre>\n";
+    if (verdict::is_failure(r->code)) body += repro_block(c.id, col);
     body += fmt::format("<p><a href=\"{}\">console log</a> · <a href=\"#cell-{}\">cell details</a></p>\n",
                         html_escape(console_href(c.id)), ci);
     p.templates += fmt::format("<template id=\"{}\" data-scn=\"s{}-{}\">{}</template>\n", ref, ci, si, body);

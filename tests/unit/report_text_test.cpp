@@ -166,6 +166,24 @@ TEST(ReportText, ConsoleLinksAreBuiltFromTheCellIdNotTheReport) {
   EXPECT_NE(html.find("href=\"cells/odd%20id%2F%3Cx%3E/console.log\""), std::string::npos);
 }
 
+// A failed result shows the repro command; a check name is the guest's word,
+// so one a shell would read as more than a word is left out of it.
+TEST(ReportText, ReproCommandsOnlyWithNamesAShellTakesAsWords) {
+  auto run = testing::golden_run();
+  const auto plain = html_report(run);
+  EXPECT_NE(plain.find("<pre>archmatrix repro armhf-2g2g-6.1 sparse-tmpfs/hardcoded-4096</pre>"), std::string::npos);
+  for (auto& c : run.cells)
+    for (auto& sc : c.scenarios)
+      for (auto& r : sc.results)
+        if (r.check == "hardcoded-4096") r.check = "x;rm -rf ~";
+  const auto odd = html_report(run);
+  EXPECT_NE(odd.find("x;rm -rf"), std::string::npos);  // the result is still there, named as the guest said
+  for (std::size_t at = 0; (at = odd.find("<pre>archmatrix repro", at)) != std::string::npos; ++at)
+    EXPECT_EQ(odd.substr(at, odd.find("</pre>", at) - at).find("rm -rf"), std::string::npos);
+  EXPECT_EQ(odd.find("archmatrix repro armhf-2g2g-6.1 sparse-tmpfs/x"), std::string::npos);
+  EXPECT_NE(odd.find("<pre>archmatrix repro armhf-2g2g-6.1 sparse-tmpfs</pre>"), std::string::npos);
+}
+
 TEST(WriteReports, WritesAllFourFormatsReadableBack) {
   const auto dir = std::filesystem::temp_directory_path() / ("am-write-reports-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
