@@ -47,7 +47,7 @@
 
 enum {
   T_PUT = 0x01, T_DATA = 0x02, T_CLOSE = 0x03, T_GET = 0x04, T_MOUNT = 0x05,
-  T_RUN = 0x10, T_STDIN = 0x11, T_KILL = 0x12,
+  T_RUN = 0x10, T_STDIN = 0x11, T_KILL = 0x12, T_WINSIZE = 0x13,
   T_RESTORE = 0x30, T_BYE = 0x3f,
   T_STDOUT = 0x81, T_STDERR = 0x82, T_EXIT = 0x83, T_OK = 0x84, T_ERROR = 0x85,
 };
@@ -432,6 +432,8 @@ struct job {
   unsigned long uid;
   unsigned long long timeout_ms;
   int cores;  /* the host asked for core files: unlimited RLIMIT_CORE */
+  int tty;    /* on a pseudo-terminal (stdin, stdout and stderr), rows x cols */
+  unsigned short rows, cols;
   char arena[CHANNEL_MAX_PAYLOAD + 4096];
   size_t used;
 };
@@ -491,6 +493,10 @@ static const char *parse_run(const struct frame *f) {
       job.timeout_ms = strtoull(s, NULL, 10);
     } else if (strcmp(key, "cores") == 0) {
       job.cores = strcmp(s, "1") == 0;
+    } else if (strcmp(key, "tty") == 0) {  /* "<rows> <cols>" */
+      unsigned r = 0, c = 0;
+      if (sscanf(s, "%u %u", &r, &c) != 2 || !r || !c || r > 10000 || c > 10000) return "run: bad tty size";
+      job.tty = 1, job.rows = (unsigned short)r, job.cols = (unsigned short)c;
     }
   }
   if (k < 0) return "run: malformed fields";
@@ -500,9 +506,19 @@ static const char *parse_run(const struct frame *f) {
   return NULL;
 }
 
-static void child(int in_r, int out_w, int err_w, int errfd) {
+static void child(int in_r, int out_w, int err_w, int errfd, const char *tty) {
   const char *stage = "dup2", *what = "stdio";
   setsid();
+  if (tty) {
+    /* The session's controlling terminal: job control and ^C work in a shell. */
+    stage = "open", what = tty;
+    int t = open(tty, O_RDWR);
+    if (t < 0) goto fail;
+    stage = "TIOCSCTTY";
+    if (ioctl(t, TIOCSCTTY, 0) != 0) goto fail;
+    in_r = out_w = err_w = t;
+    stage = "dup2", what = "stdio";
+  }
   if (dup2(in_r, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) goto fail;
   if (job.uid != 0) {
     what = "";
@@ -647,12 +663,36 @@ static void run_job(const struct frame *f) {
   fcntl(ep[0], F_SETFL, O_NONBLOCK);
   fcntl(ip[1], F_SETFL, O_NONBLOCK);
   fcntl(op[0], F_SETPIPE_SZ, OUT_READ);  /* a writer blocks less often; best effort */
+  /* A terminal instead of the pipes: its master is both ends here, and
+   * stderr is on it too (as in a terminal), so the err pipe is closed. */
+  int master = -1;
+  char tty_name[64] = "";
+  if (job.tty) {
+    master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    const char *name = master >= 0 && grantpt(master) == 0 && unlockpt(master) == 0 ? ptsname(master) : NULL;
+    if (!name || strlen(name) >= sizeof tty_name) {
+      send_exit("error", master < 0 ? "no pseudo-terminal (/dev/ptmx)" : "pseudo-terminal setup failed", 0);
+      if (master >= 0) close(master);
+      for (int i = 0; i < 2; i++) close(ip[i]), close(op[i]), close(ep[i]), close(xp[i]);
+      return;
+    }
+    strcpy(tty_name, name);
+    struct winsize ws = {.ws_row = job.rows, .ws_col = job.cols};
+    ioctl(master, TIOCSWINSZ, &ws);
+  }
   const unsigned long long start = monotonic_ms();
   pid_t pid = fork();
-  if (pid == 0) child(ip[0], op[1], ep[1], xp[1]);
+  if (pid == 0) child(ip[0], op[1], ep[1], xp[1], job.tty ? tty_name : NULL);
   int fork_errno = errno;
   close(ip[0]), close(op[1]), close(ep[1]), close(xp[1]);
   int in_w = ip[1], out = op[0], err = ep[0];
+  if (master >= 0) {
+    close(in_w), close(out), close(err);
+    in_w = fcntl(master, F_DUPFD_CLOEXEC, 3);
+    out = master, err = -1;
+    fcntl(out, F_SETFL, O_NONBLOCK);
+    fcntl(in_w, F_SETFL, O_NONBLOCK);
+  }
   if (pid < 0) {
     close(in_w), close(out), close(err), close(xp[0]);
     send_exit("error", strerror(fork_errno), 0);
@@ -732,6 +772,17 @@ static void run_job(const struct frame *f) {
       }
       if (fr.type == T_STDIN && fr.stream == job.stream && !fr.len && in_w >= 0) close(in_w), in_w = -1, in_eof = 1;
       if (fr.type == T_KILL && fr.stream == job.stream) kill(-pid, SIGKILL);
+      if (fr.type == T_WINSIZE && fr.stream == job.stream && job.tty && in_w >= 0 && fr.len < 32) {
+        char size[32];
+        unsigned r = 0, c = 0;
+        memcpy(size, fr.data, fr.len);
+        size[fr.len] = '\0';
+        struct winsize ws;
+        if (sscanf(size, "%u %u", &r, &c) == 2 && r && c && r <= 10000 && c <= 10000) {
+          ws = (struct winsize){.ws_row = (unsigned short)r, .ws_col = (unsigned short)c};
+          ioctl(in_w, TIOCSWINSZ, &ws);  /* the kernel sends SIGWINCH to the foreground */
+        }
+      }
       if (fr.type == T_BYE) host_gone = 1;
       consume(HDR + fr.len);
     }
@@ -792,6 +843,10 @@ void channel_serve(const char *port) {
     nanosleep(&ts, NULL);
   }
   cores_init();
+  /* Pseudo-terminals for jobs that ask for one (`tty`: a shell). */
+  if (mkdir("/dev/pts", 0755) == 0 || errno == EEXIST)
+    if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "mode=0620,ptmxmode=0666") != 0 && errno != EBUSY)
+      agent_log("devpts: %s", strerror(errno));
   if (await_line("AMCH1 ACK", 1) != 0) return;
   const char go[] = "AMCH1 GO\n";
   if (write_all(chan, go, sizeof go - 1) != 0 || await_line("AMCH1 BEGIN", 0) != 0) {

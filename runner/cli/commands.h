@@ -33,8 +33,7 @@ struct RunOptions {
 /// files) and judges its output as `run` does.
 struct ScenarioTarget {
   std::string name;
-  std::string check;               ///< "": every check of the scenario
-  prepare::ProgramPayload payload;  ///< the binary at /archmatrix/bin/<name>, its libraries
+  std::string check;  ///< "": every check of the scenario
 };
 
 /// `archmatrix exec`: a program in cells' guests (docs/protocol.md, "Data channel").
@@ -59,6 +58,10 @@ struct ExecOptions {
   bool cores = true;                   ///< bring back core files (--no-cores: leave them)
   std::filesystem::path cores_dir;     ///< --cores DIR: where they go, one subdirectory per cell
   std::shared_ptr<const ScenarioTarget> scenario;  ///< set by repro: judge as run does
+  /// Set by repro and shell: the files to send and the path to run, instead
+  /// of `program` and its closure (`program` still names the arch).
+  std::shared_ptr<const prepare::ProgramPayload> payload;
+  bool tty = false;  ///< set by shell: a pseudo-terminal in the guest, ours in raw mode, Ctrl-] leaves
   std::vector<std::string> gets;  ///< --get GUESTPATH: files back after the program, into
                                   ///< out/cells/<id>/files/, or the current directory without `out`
 };
@@ -76,7 +79,21 @@ struct ReproOptions {
   std::string qemu_dir;
 };
 
+/// `archmatrix shell CELL`: an interactive shell (Debian's busybox-static of
+/// the target arch) in the cell's guest, on this terminal.
+struct ShellOptions {
+  CommonOptions common;
+  std::string cell;
+  std::vector<std::filesystem::path> programs;  ///< --program: also in PATH, with their libraries
+  std::vector<std::filesystem::path> lib_dirs;  ///< --lib for them
+  bool nobody = false;                          ///< uid 65534 instead of root
+  bool snapshots = true;
+  bool verbose = false;
+  std::string qemu_dir;
+};
+
 int run_list(const CommonOptions& o);
+int run_shell(const ShellOptions& o);
 int run_repro(const ReproOptions& o);
 /// Returns the program's exit status, or 124/125/126/130 (see exec.cpp).
 int run_exec(const ExecOptions& o);

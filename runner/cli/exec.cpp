@@ -15,7 +15,9 @@
 #include <fnmatch.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -80,6 +82,39 @@ void write_fd(int fd, std::string_view data, bool& broken) {
 }
 
 void on_signal(int) { guest::g_interrupted = 1; }
+
+// shell: the terminal's size, and whether it changed (SIGWINCH).
+volatile sig_atomic_t g_resized = 0;
+void on_winch(int) { g_resized = 1; }
+
+std::pair<unsigned, unsigned> terminal_size() {
+  struct winsize ws{};
+  for (int fd : {0, 1, 2})
+    if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col) return {ws.ws_row, ws.ws_col};
+  return {24, 80};
+}
+
+// The terminal in raw mode while a shell runs in the guest (every key goes
+// there, ^C included), restored however the run ends: the program's exit, an
+// exception (guest crash, SIGTERM), or Ctrl-].
+class RawTerminal {
+ public:
+  RawTerminal() {
+    if (!::isatty(0) || ::tcgetattr(0, &saved_) != 0) return;
+    termios raw = saved_;
+    ::cfmakeraw(&raw);
+    active_ = ::tcsetattr(0, TCSADRAIN, &raw) == 0;  // keys typed ahead go to the guest
+  }
+  ~RawTerminal() {
+    if (active_) ::tcsetattr(0, TCSADRAIN, &saved_);
+  }
+  RawTerminal(const RawTerminal&) = delete;
+  RawTerminal& operator=(const RawTerminal&) = delete;
+
+ private:
+  termios saved_{};
+  bool active_ = false;
+};
 
 std::string read_program(const fs::path& program) {
   try {
@@ -453,6 +488,18 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     if (o.forward_stdin && ::fstat(0, &st) == 0 &&
         (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode)))
       r.stdin_fd = 0;
+    std::optional<RawTerminal> raw;
+    if (o.tty) {
+      r.tty = terminal_size();
+      r.tty_resized = []() -> std::optional<std::pair<unsigned, unsigned>> {
+        if (!g_resized) return std::nullopt;
+        g_resized = 0;
+        return terminal_size();
+      };
+      r.escape_byte = 0x1d;  // Ctrl-]
+      r.stdin_fd = 0;
+      raw.emplace();
+    }
     const auto res = g->run(
         r,
         [&](std::string_view b) {
@@ -463,6 +510,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
           oc.err.add(b);
           sinks.err(b);
         });
+    raw.reset();
     fetch_gets(*g, o.gets, sinks.gets_dir);
     if (!res.cores.empty()) oc.cores = fetch_cores(*g, res.cores, payload, cell.id, sinks);
     if (tracer != prep.strace.end()) {
@@ -477,6 +525,10 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     oc.guest_status = res.status;
     oc.guest_value = res.value;
     oc.status = status_of(res);
+    if (res.escaped) {
+      std::cerr << "archmatrix shell: left with Ctrl-]\n";
+      oc.status = 0;
+    }
   } catch (const ExecFailure& f) {
     oc.status = f.status;
     oc.reason = f.message;
@@ -661,7 +713,7 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
   std::map<util::Arch, prepare::ProgramPayload> payloads, strace;
   for (const auto* c : sel.cells)
     if (!payloads.count(c->arch))
-      payloads.emplace(c->arch, o.scenario ? o.scenario->payload : check_program(o, c->arch, progress));
+      payloads.emplace(c->arch, o.payload ? *o.payload : check_program(o, c->arch, progress));
   if (o.strace)
     for (const auto* c : sel.cells)
       if (!strace.count(c->arch)) strace.emplace(c->arch, check_strace(c->arch, progress));
@@ -818,6 +870,13 @@ int run_exec(const ExecOptions& o) {
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGHUP, &sa, nullptr);  // the terminal went away: restore it, end the guest
+  if (o.tty) {
+    struct sigaction w{};
+    w.sa_handler = on_winch;
+    sigemptyset(&w.sa_mask);
+    ::sigaction(SIGWINCH, &w, nullptr);
+  }
   ::signal(SIGPIPE, SIG_IGN);
   try {
     return exec_cells(o, progress);

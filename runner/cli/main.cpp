@@ -131,6 +131,34 @@ int main(int argc, char** argv) {
   repro_cmd->add_option("cell", repro.cell, "The cell id, as reports name it (aarch64-16k-6.12)")->required();
   repro_cmd->add_option("scenario", repro.target, "SCENARIO or SCENARIO/CHECK")->required();
 
+  cli::ShellOptions shell;
+  auto* shell_cmd = app.add_subcommand(
+      "shell", "An interactive shell (busybox) in a cell's guest on this terminal; leave with exit, Ctrl-D or Ctrl-]");
+  shell_cmd->add_option("--matrix", shell.common.matrix, "Matrix file (default: <root>/matrix.yaml)");
+  shell_cmd->add_option("--root", shell.common.root, "Project directory (default: the data directory)")
+      ->check(CLI::ExistingDirectory);
+  shell_cmd->add_option("--scenarios", shell.common.scenario_dirs, "Another directory of scenarios (repeatable)")
+      ->check(CLI::ExistingDirectory)
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false);
+  shell_cmd->add_option("--program", shell.programs,
+                        "A program of yours to have in PATH (/archmatrix/exec), with its libraries (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->type_name("FILE");
+  shell_cmd->add_option("--lib", shell.lib_dirs, "A directory of --program's shared libraries (repeatable)")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+      ->allow_extra_args(false)
+      ->type_name("DIR");
+  shell_cmd->add_flag("--nobody", shell.nobody, "The shell runs as uid 65534, as scenarios do (default: root)");
+  shell_cmd->add_flag("!--no-snapshot", shell.snapshots, "Boot the guest cold instead of restoring it");
+  shell_cmd->add_flag("-v,--verbose", shell.verbose, "Progress on stderr even when it is not a terminal");
+  shell_cmd->add_option("--qemu-dir", shell.qemu_dir, "Directory holding the qemu-system-* programs to use")->group("");
+  shell_cmd->add_option("cell", shell.cell, "The cell id (aarch64-16k-6.12)")->required();
+
   cli::CommonOptions list;
   auto* list_cmd = app.add_subcommand("list", "Show the planned cells and scenarios without booting anything");
   add_common(list_cmd, list);
@@ -162,7 +190,7 @@ int main(int argc, char** argv) {
   if (report_status >= 0) return report_status;
 
   try {
-    for (auto* o : {&run.common, &list, &kernels.common, &ex.common, &repro.common}) {
+    for (auto* o : {&run.common, &list, &kernels.common, &ex.common, &repro.common, &shell.common}) {
       if (o->root.empty()) o->root = data;
       if (o->matrix.empty()) o->matrix = o->root / "matrix.yaml";
     }
@@ -172,6 +200,7 @@ int main(int argc, char** argv) {
     if (*run_cmd) return cli::run_run(run);
     if (*exec_cmd) return cli::run_exec(ex);
     if (*repro_cmd) return cli::run_repro(repro);
+    if (*shell_cmd) return cli::run_shell(shell);
     if (*kernels_cmd) {
       kernels.action = *k_list ? "list" : *k_build ? "build" : "clean";
       return cli::run_kernels(kernels);

@@ -118,10 +118,11 @@ int run_repro(const ReproOptions& o) {
   auto target = std::make_shared<ScenarioTarget>();
   target->name = name;
   target->check = check;
-  target->payload.exec_path = "/archmatrix/bin/" + name;  // where `run` has it
-  target->payload.files.push_back({bins.scenarios.at(name), target->payload.exec_path, 0755});
+  auto payload = std::make_shared<prepare::ProgramPayload>();
+  payload->exec_path = "/archmatrix/bin/" + name;  // where `run` has it
+  payload->files.push_back({bins.scenarios.at(name), payload->exec_path, 0755});
   if (auto r = bins.runtime.find(name); r != bins.runtime.end())
-    for (const auto& f : r->second) target->payload.files.push_back({f.host, "/" + f.guest_path, 0755});
+    for (const auto& f : r->second) payload->files.push_back({f.host, "/" + f.guest_path, 0755});
 
   ExecOptions ex;
   ex.common = o.common;
@@ -141,6 +142,7 @@ int run_repro(const ReproOptions& o) {
   ex.cores = o.cores;
   ex.cores_dir = o.cores_dir;
   ex.scenario = std::move(target);
+  ex.payload = std::move(payload);
   return run_exec(ex);
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/random.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -133,6 +134,7 @@ struct Guest::Impl {
   struct Io {
     int extra_fd = -1;  // polled for POLLIN (stdin to forward)
     bool extra_ready = false;
+    bool tick = false;  // call on_extra after every round, ready or not
   };
   std::string round(int timeout_ms, Io* io, const std::string& doing) {
     if (g_interrupted) throw GuestError("interrupted", util::kExitInterrupted);
@@ -166,7 +168,7 @@ struct Guest::Impl {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
       if (left <= 0) throw GuestError("no answer from the guest in time (" + doing + ")");
       decoder.feed(round(static_cast<int>(std::min<long long>(left, 200)), io, doing));
-      if (io && io->extra_ready && on_extra) on_extra();
+      if (io && (io->extra_ready || io->tick) && on_extra) on_extra();
     }
   }
 
@@ -296,9 +298,14 @@ std::unique_ptr<Guest::Impl> Guest::launch(const StartOptions& o, bool monitor) 
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
   cargv.push_back(nullptr);
+  const pid_t parent = ::getpid();
   impl->qemu = ::fork();
   if (impl->qemu == 0) {
     ::setpgid(0, 0);  // Ctrl-C on the terminal reaches us, and we end QEMU
+    // Dies with archmatrix, even of a SIGKILL (util/child_setup.h does the
+    // same for run's children); a parent already gone is checked after.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(1);
     ::dup2(in, 0), ::dup2(out, 1), ::dup2(err, 2);
     ::execvp(cargv[0], cargv.data());
     const std::string m = "cannot run " + argv[0] + ": " + std::strerror(errno) + "\n";
@@ -458,6 +465,7 @@ RunResult Guest::run(const RunRequest& r, const Sink& out, const Sink& err) {
   f.emplace_back("uid", r.root ? "0" : "65534");
   f.emplace_back("timeout_ms", std::to_string(r.timeout.count()));
   if (r.cores) f.emplace_back("cores", "1");
+  if (r.tty) f.emplace_back("tty", std::to_string(r.tty->first) + " " + std::to_string(r.tty->second));
   const std::uint16_t job = 1;
   impl_->send(FrameType::run, job, protocol::encode_field_list(f));
   bool stdin_open = r.stdin_fd >= 0;
@@ -466,11 +474,26 @@ RunResult Guest::run(const RunRequest& r, const Sink& out, const Sink& err) {
   const auto deadline = r.timeout.count() ? Clock::now() + r.timeout + std::chrono::seconds(60)
                                           : Clock::time_point::max();
   Impl::Io io;
+  io.tick = static_cast<bool>(r.tty_resized);
+  bool escaped = false;
   const auto forward_stdin = [&] {
+    if (r.tty_resized)
+      if (auto size = r.tty_resized())
+        impl_->send(FrameType::winsize, job, std::to_string(size->first) + " " + std::to_string(size->second));
+    if (!io.extra_ready) return;
     char buf[protocol::kChunk];
     const ssize_t n = ::read(r.stdin_fd, buf, sizeof buf);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) return;
-    impl_->send(FrameType::stdin_data, job, n > 0 ? std::string_view(buf, static_cast<std::size_t>(n)) : "");
+    std::string_view data = n > 0 ? std::string_view(buf, static_cast<std::size_t>(n)) : "";
+    const auto esc = r.escape_byte >= 0 ? data.find(static_cast<char>(r.escape_byte)) : std::string_view::npos;
+    if (esc != std::string_view::npos) {
+      if (esc > 0) impl_->send(FrameType::stdin_data, job, data.substr(0, esc));
+      impl_->send(FrameType::kill, job, "");
+      escaped = true;
+      stdin_open = false;
+      return;
+    }
+    impl_->send(FrameType::stdin_data, job, data);
     if (n <= 0) stdin_open = false;
   };
   for (;;) {
@@ -491,6 +514,7 @@ RunResult Guest::run(const RunRequest& r, const Sink& out, const Sink& err) {
       } catch (...) {
       }
       res.cores = valid_core_paths(protocol::first_field(*fields, "cores").value_or(""));
+      res.escaped = escaped;
       return res;
     }
   }

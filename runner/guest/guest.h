@@ -60,6 +60,14 @@ struct RunRequest {
   std::chrono::milliseconds timeout{0};  ///< 0: none
   int stdin_fd = -1;                     ///< forwarded until EOF; -1: EOF at once
   bool cores = false;                    ///< unlimited core size; the files are named in the result
+  /// On a pseudo-terminal of rows x cols in the guest (stdin, stdout and
+  /// stderr all on it; its output arrives as stdout), for an interactive shell.
+  std::optional<std::pair<unsigned, unsigned>> tty;
+  /// Polled about every 200 ms with a tty: a new size to pass on, or nullopt.
+  std::function<std::optional<std::pair<unsigned, unsigned>>()> tty_resized;
+  /// A byte that, read from stdin_fd, kills the program at once instead of
+  /// being passed on (Ctrl-] for `shell`); -1: none.
+  int escape_byte = -1;
 };
 
 struct RunResult {
@@ -69,6 +77,7 @@ struct RunResult {
   /// Core files the job's processes dumped, as guest paths the agent named
   /// (only well-formed ones under its core directory; fetch them with get()).
   std::vector<std::string> cores;
+  bool escaped = false;  ///< ended by RunRequest::escape_byte
 };
 
 /// The guest paths in an exit frame's `cores` field that are what the agent

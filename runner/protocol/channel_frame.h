@@ -20,7 +20,7 @@ inline constexpr std::size_t kChunk = 64 * 1024;         ///< what senders cut d
 
 enum class FrameType : std::uint8_t {
   put = 0x01, data = 0x02, close = 0x03, get = 0x04, mount = 0x05,
-  run = 0x10, stdin_data = 0x11, kill = 0x12,
+  run = 0x10, stdin_data = 0x11, kill = 0x12, winsize = 0x13,
   restore = 0x30, bye = 0x3f,
   stdout_data = 0x81, stderr_data = 0x82, exit = 0x83, ok = 0x84, error = 0x85,
 };

@@ -170,5 +170,25 @@ TEST_F(ExecFaults, CtrlCKillsQemuAndExits130) {
   record_fault("exec: Ctrl-C while the program runs", !HasFailure(), left);
 }
 
+// A SIGKILL of archmatrix (the OOM killer, a CI runner's timeout, a test
+// harness cleaning up) cannot be caught: the guest's QEMU must die with it
+// all the same.
+TEST_F(ExecFaults, SigkillOfArchmatrixTakesItsQemuAlong) {
+  ASSERT_TRUE(built_);
+  const fs::path out = *dir_ / "kill.out";
+  const pid_t pid = start({(*dir_ / "prog").string(), "wait"}, out, *dir_ / "kill.err");
+  for (int i = 0; i < 1200 && slurp(out).find("waiting") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_NE(slurp(out).find("waiting"), std::string::npos) << slurp(*dir_ / "kill.err");
+  EXPECT_GT(qemu_processes_mentioning(dir_->string()), 0);
+  ::kill(pid, SIGKILL);
+  wait_exit(pid);
+  int left = 0;
+  for (int i = 0; i < 50 && (left = qemu_processes_mentioning(dir_->string())) > 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(left, 0);
+  record_fault("exec: SIGKILL of archmatrix while the program runs", !HasFailure(), left);
+}
+
 }  // namespace
 }  // namespace archmatrix::testing
