@@ -20,8 +20,7 @@ report::KernelInfo kernel_info(const config::KernelRecipe& k, const prepare::Ker
   return i;
 }
 
-report::CellSummary summarize_cell(const plan::Cell& cell, const verdict::CellRun& run,
-                              const verdict::CellVerdict& v) {
+report::CellSummary cell_identity(const plan::Cell& cell) {
   report::CellSummary c;
   c.id = cell.id;
   c.arch = std::string(util::arch_info(cell.arch).name);
@@ -29,6 +28,12 @@ report::CellSummary summarize_cell(const plan::Cell& cell, const verdict::CellRu
   c.memory_mib = cell.memory_mib;
   c.cpus = cell.cpus;
   c.console_log = "cells/" + cell.id + "/console.log";
+  return c;
+}
+
+report::CellSummary summarize_cell(const plan::Cell& cell, const verdict::CellRun& run,
+                                   const verdict::CellVerdict& v) {
+  report::CellSummary c = cell_identity(cell);
   static const char* kEnds[] = {"completed", "boot_timeout", "no_output_timeout", "overall_timeout",
                                 "crashed", "qemu_exited", "start_failed", "interrupted", "not_run", "host_error"};
   c.end = kEnds[static_cast<int>(run.end)];
@@ -44,15 +49,7 @@ report::CellSummary summarize_cell(const plan::Cell& cell, const verdict::CellRu
     report::ScenarioRow row;
     row.scenario = ps.spec->name;
     for (const auto& sr : run.scenarios)
-      if (sr.name == row.scenario) {
-        row.status = sr.status;
-        row.value = sr.value;
-        row.duration_ms = sr.duration_ms;
-        row.stdout_text = sr.stdout_text;
-        row.stderr_text = sr.stderr_text;
-        row.stdout_dropped = sr.stdout_dropped;
-        row.stderr_dropped = sr.stderr_dropped;
-      }
+      if (sr.name == row.scenario) copy_run_fields(row, sr);
     std::vector<verdict::Code> codes;
     for (const auto& r : v.results)
       if (r.scenario == row.scenario) {

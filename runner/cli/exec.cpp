@@ -569,26 +569,27 @@ std::string message_of(const CellOutcome& oc, const ExecOptions& o) {
   return fmt::format("exit status {}", oc.status);
 }
 
+// The program's end and output as a scenario's run (what the agent reports
+// for a scenario in `run`).
+verdict::ScenarioRun outcome_as_run(const CellOutcome& oc, const std::string& name) {
+  verdict::ScenarioRun sr;
+  sr.name = name;
+  sr.begun = sr.finished = !oc.guest_status.empty();
+  sr.status = oc.guest_status;
+  sr.value = oc.guest_value;
+  sr.duration_ms = static_cast<std::int64_t>(oc.seconds * 1000);
+  sr.stdout_text = oc.out.text;
+  sr.stderr_text = oc.err.text;
+  sr.stdout_dropped = oc.out.dropped;
+  sr.stderr_dropped = oc.err.dropped;
+  return sr;
+}
+
 report::CellSummary summarize(const plan::Cell& cell, const CellOutcome& oc, const ExecOptions& o,
                               const Prepared& prep) {
-  report::CellSummary c;
-  c.id = cell.id;
-  c.arch = std::string(util::arch_info(cell.arch).name);
-  c.axes = cell.axes;
-  c.memory_mib = cell.memory_mib;
-  c.cpus = cell.cpus;
-  c.kernel.recipe = cell.kernel->id;
-  c.kernel.source = cell.kernel->source == config::KernelSource::debian ? "debian" : "built";
-  c.kernel.suite = cell.kernel->suite;
-  if (auto it = prep.kernels.find(cell.kernel->id); it != prep.kernels.end()) {
-    c.kernel.package = it->second.package;
-    c.kernel.version = it->second.version;
-    c.kernel.release = it->second.release;
-    c.kernel.sha256 = it->second.sha256;
-    c.kernel.cache_key = it->second.cache_key;
-    c.kernel.image = it->second.image.string();
-  }
-  c.console_log = "cells/" + cell.id + "/console.log";
+  report::CellSummary c = cell_identity(cell);
+  const auto k = prep.kernels.find(cell.kernel->id);
+  c.kernel = kernel_info(*cell.kernel, k == prep.kernels.end() ? nullptr : &k->second);
   c.qemu_argv = oc.qemu_argv;
   c.end = oc.interrupted ? "interrupted" : !oc.crash_title.empty() ? "crashed" : oc.reason.empty() ? "completed"
                                                                                                     : "host_error";
@@ -602,13 +603,7 @@ report::CellSummary summarize(const plan::Cell& cell, const CellOutcome& oc, con
   report::ScenarioRow row;
   row.scenario = "exec " + o.program.filename().string();
   row.code = code_of(oc);
-  row.status = oc.guest_status;
-  row.value = oc.guest_value;
-  row.duration_ms = static_cast<std::int64_t>(oc.seconds * 1000);
-  row.stdout_text = oc.out.text;
-  row.stderr_text = oc.err.text;
-  row.stdout_dropped = oc.out.dropped;
-  row.stderr_dropped = oc.err.dropped;
+  copy_run_fields(row, outcome_as_run(oc, row.scenario));
   row.results.push_back({"", row.code, message_of(oc, o), ""});
   c.scenarios.push_back(std::move(row));
   return c;
@@ -626,19 +621,7 @@ verdict::CellRun scenario_run(const CellOutcome& oc, const ScenarioTarget& t) {
   if (!oc.facts.empty()) run.facts = oc.facts;
   run.crash_title = oc.crash_title;
   run.wall_seconds = oc.seconds;
-  if (!oc.guest_status.empty()) {
-    verdict::ScenarioRun sr;
-    sr.name = t.name;
-    sr.begun = sr.finished = true;
-    sr.status = oc.guest_status;
-    sr.value = oc.guest_value;
-    sr.duration_ms = static_cast<std::int64_t>(oc.seconds * 1000);
-    sr.stdout_text = oc.out.text;
-    sr.stderr_text = oc.err.text;
-    sr.stdout_dropped = oc.out.dropped;
-    sr.stderr_dropped = oc.err.dropped;
-    run.scenarios.push_back(std::move(sr));
-  }
+  if (!oc.guest_status.empty()) run.scenarios.push_back(outcome_as_run(oc, t.name));
   return run;
 }
 

@@ -16,6 +16,20 @@ using namespace archmatrix;
 
 namespace {
 
+// A repeatable option that takes one value per use, so positionals after it
+// stay positionals (`repro --scenarios DIR CELL SCENARIO`).
+CLI::Option* one_per_use(CLI::Option* opt) {
+  return opt->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false);
+}
+
+// --matrix, --root and --scenarios, for the commands that name one cell.
+void add_project(CLI::App* cmd, cli::CommonOptions& o) {
+  cmd->add_option("--matrix", o.matrix, "Matrix file (default: <root>/matrix.yaml)");
+  cmd->add_option("--root", o.root, "Project directory (default: the data directory)")->check(CLI::ExistingDirectory);
+  one_per_use(cmd->add_option("--scenarios", o.scenario_dirs, "Another directory of scenarios (repeatable)")
+                  ->check(CLI::ExistingDirectory));
+}
+
 void add_common(CLI::App* cmd, cli::CommonOptions& o) {
   cmd->add_option("--matrix", o.matrix, "Matrix file (default: <root>/matrix.yaml)");
   cmd->add_option("--root", o.root,
@@ -109,15 +123,7 @@ int main(int argc, char** argv) {
   cli::ReproOptions repro;
   auto* repro_cmd = app.add_subcommand(
       "repro", "Run one scenario of one cell, its output live, judged as run judges it (after a red cell in a report)");
-  repro_cmd->add_option("--matrix", repro.common.matrix, "Matrix file (default: <root>/matrix.yaml)");
-  repro_cmd->add_option("--root", repro.common.root, "Project directory (default: the data directory)")
-      ->check(CLI::ExistingDirectory);
-  // One value per use (repeatable), so the positionals after it stay positionals.
-  repro_cmd->add_option("--scenarios", repro.common.scenario_dirs, "Another directory of scenarios (repeatable)")
-      ->check(CLI::ExistingDirectory)
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->allow_extra_args(false);
+  add_project(repro_cmd, repro.common);
   repro_cmd->add_option("-o,--out", repro.out, "Directory for the reports, output and console log (default: none)");
   repro_cmd->add_option("--from", repro.from,
                         "A report (DIR or DIR/report.json): refuse unless the cache still holds the kernel it ran "
@@ -134,24 +140,12 @@ int main(int argc, char** argv) {
   cli::ShellOptions shell;
   auto* shell_cmd = app.add_subcommand(
       "shell", "An interactive shell (busybox) in a cell's guest on this terminal; leave with exit, Ctrl-D or Ctrl-]");
-  shell_cmd->add_option("--matrix", shell.common.matrix, "Matrix file (default: <root>/matrix.yaml)");
-  shell_cmd->add_option("--root", shell.common.root, "Project directory (default: the data directory)")
-      ->check(CLI::ExistingDirectory);
-  shell_cmd->add_option("--scenarios", shell.common.scenario_dirs, "Another directory of scenarios (repeatable)")
-      ->check(CLI::ExistingDirectory)
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->allow_extra_args(false);
-  shell_cmd->add_option("--program", shell.programs,
-                        "A program of yours to have in PATH (/archmatrix/exec), with its libraries (repeatable)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->allow_extra_args(false)
+  add_project(shell_cmd, shell.common);
+  one_per_use(shell_cmd->add_option("--program", shell.programs,
+                                    "A program of yours to have in PATH (/archmatrix/exec), with its libraries "
+                                    "(repeatable)"))
       ->type_name("FILE");
-  shell_cmd->add_option("--lib", shell.lib_dirs, "A directory of --program's shared libraries (repeatable)")
-      ->expected(1)
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
-      ->allow_extra_args(false)
+  one_per_use(shell_cmd->add_option("--lib", shell.lib_dirs, "A directory of --program's shared libraries (repeatable)"))
       ->type_name("DIR");
   shell_cmd->add_flag("--nobody", shell.nobody, "The shell runs as uid 65534, as scenarios do (default: root)");
   shell_cmd->add_flag("!--no-snapshot", shell.snapshots, "Boot the guest cold instead of restoring it");
