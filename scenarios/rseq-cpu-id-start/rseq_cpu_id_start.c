@@ -143,8 +143,14 @@ static void one_try(struct rseq_ids *ids, uint32_t n, int how, int *switched, ui
       if (context_switches() != before) break;
     }
   }
-  *after = ids->cpu_id_start;
+  /* The switch count first, then the field: a switch after the count (an
+   * involuntary one, on a busy host) would otherwise be counted against a
+   * value read before it, and a kernel that rewrites on every switch would
+   * look like one that kept the field. A switch after the count is not
+   * counted, and the field read after it may only be rewritten, never
+   * wrongly kept. */
   const long later = context_switches();
+  *after = ids->cpu_id_start;
   *switched = before >= 0 && later > before;
 }
 
