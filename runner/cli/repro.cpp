@@ -27,14 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string closest_text(const std::string& name, const std::vector<std::string>& known) {
-  const auto near = util::closest_names(name, known);
-  if (near.empty()) return "";
-  std::string t;
-  for (const auto& n : near) t += (t.empty() ? "" : ", ") + n;
-  return "; closest: " + t;
-}
-
 // --from: the report's record of the cell's kernel must be what this repro
 // boots; a cache that no longer holds it is said, and nothing boots.
 void check_from(const fs::path& from, const std::string& cell_id) {
@@ -77,7 +69,7 @@ int run_repro(const ReproOptions& o) {
       if (k.id == o.cell)
         throw util::Error(fmt::format("cell {} is not planned: {}", o.cell, k.reason), util::kExitBadInput);
     throw util::Error(fmt::format("unknown cell '{}' in {}{}", o.cell, o.common.matrix.string(),
-                                  closest_text(o.cell, cell_ids)),
+                                  util::closest_suffix(o.cell, cell_ids)),
                       util::kExitBadInput);
   }
   const auto slash = o.target.find('/');
@@ -86,7 +78,7 @@ int run_repro(const ReproOptions& o) {
   std::vector<std::string> scenario_names;
   for (const auto& s : everything.project.scenarios) scenario_names.push_back(s.name);
   if (std::find(scenario_names.begin(), scenario_names.end(), name) == scenario_names.end())
-    throw util::Error(fmt::format("unknown scenario '{}'{}", name, closest_text(name, scenario_names)),
+    throw util::Error(fmt::format("unknown scenario '{}'{}", name, util::closest_suffix(name, scenario_names)),
                       util::kExitBadInput);
   const auto& cell = everything.plan.cells[static_cast<std::size_t>(cell_it - cell_ids.begin())];
   const auto planned = std::find_if(cell.scenarios.begin(), cell.scenarios.end(),
@@ -100,7 +92,7 @@ int run_repro(const ReproOptions& o) {
     std::vector<std::string> checks;
     for (const auto& c : planned->spec->checks) checks.push_back(c.name);
     if (std::find(checks.begin(), checks.end(), check) == checks.end())
-      throw util::Error(fmt::format("scenario {} declares no check '{}'{}", name, check, closest_text(check, checks)),
+      throw util::Error(fmt::format("scenario {} declares no check '{}'{}", name, check, util::closest_suffix(check, checks)),
                         util::kExitBadInput);
   }
   if (!o.from.empty()) check_from(o.from, cell.id);

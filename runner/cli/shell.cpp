@@ -52,9 +52,8 @@ int run_shell(const ShellOptions& o) {
   if (it == everything.plan.cells.end()) {
     std::vector<std::string> ids;
     for (const auto& c : everything.plan.cells) ids.push_back(c.id);
-    std::string near;
-    for (const auto& n : util::closest_names(o.cell, ids)) near += (near.empty() ? "; closest: " : ", ") + n;
-    throw util::Error(fmt::format("unknown cell '{}' in {}{}", o.cell, o.common.matrix.string(), near),
+    throw util::Error(fmt::format("unknown cell '{}' in {}{}", o.cell, o.common.matrix.string(),
+                                  util::closest_suffix(o.cell, ids)),
                       util::kExitBadInput);
   }
   const plan::Cell& cell = *it;

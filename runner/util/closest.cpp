@@ -36,4 +36,10 @@ std::vector<std::string> closest_names(std::string_view name, const std::vector<
   return out;
 }
 
+std::string closest_suffix(std::string_view name, const std::vector<std::string>& known) {
+  std::string t;
+  for (const auto& n : closest_names(name, known)) t += (t.empty() ? "; closest: " : ", ") + n;
+  return t;
+}
+
 }  // namespace archmatrix::util

@@ -18,4 +18,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::vector<std::string> closest_names(std::string_view name, const std::vector<std::string>& known,
                                        std::size_t max = 3);
 
+/// "; closest: a, b" for an error message about `name`, or "" when nothing
+/// is near.
+std::string closest_suffix(std::string_view name, const std::vector<std::string>& known);
+
 }  // namespace archmatrix::util

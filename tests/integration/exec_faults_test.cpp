@@ -61,6 +61,16 @@ class ExecFaults : public ::testing::Test {
   static void TearDownTestSuite() { delete dir_; }
 
   // Starts exec with stdout to a file, stderr to another, TMPDIR private.
+  // archmatrix exec of the program's "wait" mode, once the program runs (its
+  // first line arrived in <name>.out): the pid, or -1 when it never got there.
+  static pid_t start_waiting(const std::string& name) {
+    const fs::path out = *dir_ / (name + ".out");
+    const pid_t pid = start({(*dir_ / "prog").string(), "wait"}, out, *dir_ / (name + ".err"));
+    for (int i = 0; i < 1200 && slurp(out).find("waiting") == std::string::npos; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return slurp(out).find("waiting") == std::string::npos ? -1 : pid;
+  }
+
   static pid_t start(const std::vector<std::string>& args, const fs::path& out, const fs::path& err) {
     const pid_t pid = ::fork();
     if (pid == 0) {
@@ -156,12 +166,8 @@ TEST_F(ExecFaults, StdinFromAFileOrAPipeReachesTheProgramByteExact) {
 
 TEST_F(ExecFaults, CtrlCKillsQemuAndExits130) {
   ASSERT_TRUE(built_);
-  const fs::path out = *dir_ / "int.out";
-  const pid_t pid = start({(*dir_ / "prog").string(), "wait"}, out, *dir_ / "int.err");
-  // Interrupt once the program runs (its first line arrived).
-  for (int i = 0; i < 1200 && slurp(out).find("waiting") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  ASSERT_NE(slurp(out).find("waiting"), std::string::npos) << slurp(*dir_ / "int.err");
+  const pid_t pid = start_waiting("int");
+  ASSERT_NE(pid, -1) << slurp(*dir_ / "int.err");
   EXPECT_GT(qemu_processes_mentioning(dir_->string()), 0);
   ::kill(pid, SIGINT);
   EXPECT_EQ(wait_exit(pid), 130) << slurp(*dir_ / "int.err");
@@ -175,11 +181,8 @@ TEST_F(ExecFaults, CtrlCKillsQemuAndExits130) {
 // all the same.
 TEST_F(ExecFaults, SigkillOfArchmatrixTakesItsQemuAlong) {
   ASSERT_TRUE(built_);
-  const fs::path out = *dir_ / "kill.out";
-  const pid_t pid = start({(*dir_ / "prog").string(), "wait"}, out, *dir_ / "kill.err");
-  for (int i = 0; i < 1200 && slurp(out).find("waiting") == std::string::npos; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  ASSERT_NE(slurp(out).find("waiting"), std::string::npos) << slurp(*dir_ / "kill.err");
+  const pid_t pid = start_waiting("kill");
+  ASSERT_NE(pid, -1) << slurp(*dir_ / "kill.err");
   EXPECT_GT(qemu_processes_mentioning(dir_->string()), 0);
   ::kill(pid, SIGKILL);
   wait_exit(pid);
