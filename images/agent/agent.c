@@ -159,6 +159,7 @@ int main(void) {
     power_off();
   }
   frame_init(console, plan.nonce);
+  run_set_attempt(plan.attempt);
   if (plan.dropped)
     agent_log("plan: %zu scenario lines beyond the limit of %d were ignored", plan.dropped,
               MAX_SCENARIOS);

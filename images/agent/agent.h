@@ -96,6 +96,7 @@ struct plan {
   struct scenario scenarios[MAX_SCENARIOS];
   size_t dropped;            /* scenario lines beyond MAX_SCENARIOS */
   char channel[CHANNEL_NAME_MAX + 1];  /* `channel <port>`: serve it after the scenarios */
+  unsigned attempt;          /* `attempt <n>`: run --rerun-failures' attempt, 1 without the line */
 };
 
 /* Reads and parses the plan, then unlinks the file. Returns 0 on success,
@@ -118,6 +119,9 @@ int run_init(void);
 /* Mounts a new, empty tmpfs on /tmp (mode 1777) in place of the old one.
  * Returns 0, or -1 with errno set. */
 int fresh_tmp(void);
+
+/* The attempt number every scenario sees as ARCHMATRIX_ATTEMPT (default 1). */
+void run_set_attempt(unsigned attempt);
 
 /* Runs one scenario under supervision and sends `begin`, `beat`s and `result`:
  * each in a fresh /tmp, with only fds 0, 1 and 2 open. */

@@ -46,12 +46,18 @@ static char scratch[64 * 1024];
 static int sigchld_fd = -1;
 static sigset_t chld_set;
 
+static char attempt_env[32] = "ARCHMATRIX_ATTEMPT=1";
 static char *const child_env[] = {
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     "HOME=/tmp",
     "TMPDIR=/tmp",
+    attempt_env,
     NULL,
 };
+
+void run_set_attempt(unsigned attempt) {
+  snprintf(attempt_env, sizeof attempt_env, "ARCHMATRIX_ATTEMPT=%u", attempt);
+}
 
 int run_init(void) {
   sigemptyset(&chld_set);

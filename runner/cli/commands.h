@@ -26,6 +26,7 @@ struct RunOptions {
   std::filesystem::path out = "archmatrix-out";
   bool refresh_kernels = false;
   std::filesystem::path resume;  ///< --resume DIR: complete the report in DIR
+  int rerun_failures = 0;        ///< --rerun-failures N: attempts after the first for a failed scenario
   std::string qemu_dir;  ///< run qemu-system-* from here (tests' fake QEMU)
 };
 

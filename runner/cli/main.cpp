@@ -66,6 +66,10 @@ int main(int argc, char** argv) {
                                      "Complete the interrupted run in DIR: run only its unfinished cells")
                      ->check(CLI::ExistingDirectory);
   run_cmd->get_option("--out")->excludes(resume);
+  run_cmd->add_option("--rerun-failures", run.rerun_failures,
+                      "Run each failed scenario again, up to N times, in a fresh boot of its cell; one that "
+                      "passes is FLAKY")
+      ->check(CLI::Range(0, 100));
   run_cmd->add_flag("--refresh-kernels", run.refresh_kernels,
                     "Resolve Debian kernel packages again instead of reusing the recorded versions");
   run_cmd->add_option("--qemu-dir", run.qemu_dir, "Directory holding the qemu-system-* programs to use")

@@ -66,6 +66,8 @@ void Progress::task_done(const std::string& name) {
 void Progress::start_cells(std::size_t cells, int jobs) {
   std::lock_guard lk(mu_);
   cells_ = cells;
+  done_ = 0;  // a second boot phase (run --rerun-failures) counts afresh
+  done_seconds_ = 0;
   jobs_ = jobs < 1 ? 1 : jobs;
   log_locked(fmt::format("booting {} cells, {} at a time", cells, jobs_));
 }

@@ -29,6 +29,7 @@
 #include "report/attribution.h"
 #include "report/console_report.h"
 #include "report/json_read.h"
+#include "report/rerun.h"
 #include "cli/utc_time.h"
 #include "report/write_reports.h"
 #include "util/error.h"
@@ -103,6 +104,100 @@ void add_build_failures(const plan::Cell& cell, const Prepared& p, verdict::Cell
   }
 }
 
+struct JobOrError {
+  exec::CellJob job;
+  std::string error;  ///< the host could not prepare it: kernel, build, ELF check, image
+};
+
+// One boot of `cell` as attempt `attempt`, its files in `dir`: every
+// scenario that can run there, or only those in `only`.
+JobOrError make_job(const LoadedPlan& lp, const plan::Cell& cell, const Prepared& prep, const RunOptions& o,
+                    const fs::path& dir, int attempt, const std::set<std::string>* only) {
+  const auto& t = lp.project.matrix.timeouts;
+  fs::create_directories(dir);
+  JobOrError r;
+  if (auto it = prep.kernel_errors.find(cell.kernel->id); it != prep.kernel_errors.end()) r.error = it->second;
+  if (auto it = prep.binary_errors.find(cell.arch); it != prep.binary_errors.end()) r.error = it->second;
+  std::vector<prepare::GuestScenario> guest;
+  double scenario_seconds = 0;
+  const auto* not_built = not_built_on(prep, cell.arch);
+  for (const auto& s : cell.scenarios) {
+    if (s.unsupported || (not_built && not_built->count(s.spec->name))) continue;
+    if (only && !only->count(s.spec->name)) continue;
+    guest.push_back({s.spec->name, static_cast<long>(scaled(s.spec->timeout_s, t.tcg_scale).count()),
+                     s.spec->privileged, s.spec->args});
+    scenario_seconds += s.spec->timeout_s;
+  }
+  auto& job = r.job;
+  job.id = cell.id;
+  job.nonce = prepare::make_nonce();
+  for (const auto& g : guest) job.scenario_names.push_back(g.name);
+  job.console_log = dir / "console.log";
+  job.boot_timeout = scaled(t.boot_s, t.tcg_scale);
+  job.no_output_timeout = scaled(t.no_output_s, t.tcg_scale);
+  job.overall_timeout = scaled(t.boot_s + scenario_seconds + t.margin_s, t.tcg_scale);
+  if (!r.error.empty()) return r;
+  try {
+    const auto& kernel = prep.kernels.at(cell.kernel->id);
+    prepare::require_kernel_image(kernel.image, cell.arch);  // like every guest binary, before boot
+    const auto initrd = prepare::write_cell_image(cell, prep.binaries.at(cell.arch), guest, job.nonce, dir, attempt);
+    job.argv = exec::qemu_argv(cell, {kernel.image, initrd, o.qemu_dir});
+  } catch (const std::exception& e) {
+    r.error = e.what();
+  }
+  return r;
+}
+
+// `run --rerun-failures N`: each scenario that failed runs again, in a fresh
+// boot of its cell with only the cell's still-failing scenarios, until it
+// passes (FLAKY) or has had N more attempts. Attempt k's files are in
+// cells/<id>/attempt-k/.
+void rerun_failures(const LoadedPlan& lp, const Prepared& prep, const RunOptions& o, const fs::path& out,
+                    report::RunSummary& summary, Progress& progress) {
+  std::vector<std::set<std::string>> failing(lp.plan.cells.size());
+  for (std::size_t i = 0; i < lp.plan.cells.size(); ++i) {
+    const auto names = report::rerun_candidates(summary.cells[i]);
+    failing[i].insert(names.begin(), names.end());
+  }
+  for (int attempt = 2; attempt <= o.rerun_failures + 1 && !util::interrupted(); ++attempt) {
+    std::vector<exec::CellJob> jobs;
+    std::vector<std::size_t> job_cell;
+    std::size_t scenarios = 0;
+    for (std::size_t i = 0; i < lp.plan.cells.size(); ++i) {
+      if (failing[i].empty()) continue;
+      const auto& cell = lp.plan.cells[i];
+      auto job = make_job(lp, cell, prep, o, out / "cells" / cell.id / fmt::format("attempt-{}", attempt), attempt,
+                          &failing[i]);
+      if (!job.error.empty()) {  // it was prepared once; say so and keep the first failure
+        progress.log(fmt::format("{}: cannot rerun: {}", cell.id, job.error));
+        failing[i].clear();
+        continue;
+      }
+      scenarios += failing[i].size();
+      jobs.push_back(std::move(job.job));
+      job_cell.push_back(i);
+    }
+    if (jobs.empty()) return;
+    progress.log(fmt::format("attempt {}: {} failed scenario{} again in {} fresh boot{}", attempt, scenarios,
+                             scenarios == 1 ? "" : "s", jobs.size(), jobs.size() == 1 ? "" : "s"));
+    exec::Supervisor sup(o.jobs, [&](const exec::CellEvent& e) { progress.event(e); });
+    progress.start_cells(jobs.size(), o.jobs);
+    auto job_runs = sup.run(jobs);
+    for (std::size_t j = 0; j < job_runs.size(); ++j) {
+      const std::size_t i = job_cell[j];
+      if (job_runs[j].end == verdict::CellEnd::interrupted || job_runs[j].end == verdict::CellEnd::not_run) continue;
+      plan::Cell only = lp.plan.cells[i];
+      std::erase_if(only.scenarios, [&](const plan::PlannedScenario& s) { return !failing[i].count(s.spec->name); });
+      const auto again = summarize_cell(only, job_runs[j], verdict::judge(only, job_runs[j]));
+      const std::string log = fmt::format("cells/{}/attempt-{}/console.log", only.id, attempt);
+      for (const auto& row : again.scenarios)
+        for (auto& first : summary.cells[i].scenarios)
+          if (first.scenario == row.scenario &&
+              !report::fold_rerun(first, row, attempt, log, summary.cells[i].console_log))
+            failing[i].erase(row.scenario);
+    }
+  }
+}
 
 // The earlier report of --resume DIR, if it is one this plan can complete.
 report::RunSummary read_resumable(const fs::path& dir, const LoadedPlan& lp, const std::string& shard) {
@@ -152,15 +247,13 @@ int run_run(const RunOptions& o) {
   const std::string started = utc_now();
   Prepared prep = prepare_all(lp, o, progress);
 
-  const auto& t = lp.project.matrix.timeouts;
   std::vector<exec::CellJob> jobs;
   std::vector<std::size_t> job_cell;  // job index -> cell index
   std::vector<verdict::CellRun> runs(lp.plan.cells.size());
   std::vector<std::vector<std::string>> argvs(lp.plan.cells.size());
   for (std::size_t i = 0; i < lp.plan.cells.size(); ++i) {
     const auto& cell = lp.plan.cells[i];
-    const fs::path dir = out / "cells" / cell.id;
-    fs::create_directories(dir);
+    fs::create_directories(out / "cells" / cell.id);
     if (util::interrupted()) {
       // Before booting: also a cell whose kernel failed (that failure may
       // be the interrupt's doing) runs again on --resume.
@@ -168,43 +261,14 @@ int run_run(const RunOptions& o) {
       runs[i].end_detail = "the run was interrupted while preparing kernels, guest binaries and images";
       continue;
     }
-    std::string host_error;
-    if (auto it = prep.kernel_errors.find(cell.kernel->id); it != prep.kernel_errors.end()) host_error = it->second;
-    if (auto it = prep.binary_errors.find(cell.arch); it != prep.binary_errors.end()) host_error = it->second;
-    std::vector<prepare::GuestScenario> guest;
-    double scenario_seconds = 0;
-    const auto* not_built = not_built_on(prep, cell.arch);
-    for (const auto& s : cell.scenarios) {
-      if (s.unsupported || (not_built && not_built->count(s.spec->name))) continue;
-      guest.push_back({s.spec->name, static_cast<long>(scaled(s.spec->timeout_s, t.tcg_scale).count()),
-                       s.spec->privileged, s.spec->args});
-      scenario_seconds += s.spec->timeout_s;
-    }
-    exec::CellJob job;
-    job.id = cell.id;
-    job.nonce = prepare::make_nonce();
-    for (const auto& g : guest) job.scenario_names.push_back(g.name);
-    job.console_log = dir / "console.log";
-    job.boot_timeout = scaled(t.boot_s, t.tcg_scale);
-    job.no_output_timeout = scaled(t.no_output_s, t.tcg_scale);
-    job.overall_timeout = scaled(t.boot_s + scenario_seconds + t.margin_s, t.tcg_scale);
-    if (host_error.empty()) {
-      try {
-        const auto& kernel = prep.kernels.at(cell.kernel->id);
-        prepare::require_kernel_image(kernel.image, cell.arch);  // like every guest binary, before boot
-        const auto initrd = prepare::write_cell_image(cell, prep.binaries.at(cell.arch), guest, job.nonce, dir);
-        job.argv = exec::qemu_argv(cell, {kernel.image, initrd, o.qemu_dir});
-      } catch (const std::exception& e) {
-        host_error = e.what();
-      }
-    }
-    if (!host_error.empty()) {
+    auto job = make_job(lp, cell, prep, o, out / "cells" / cell.id, 1, nullptr);
+    if (!job.error.empty()) {
       runs[i].end = verdict::CellEnd::host_error;
-      runs[i].end_detail = host_error;
+      runs[i].end_detail = job.error;
       continue;
     }
-    argvs[i] = job.argv;
-    jobs.push_back(std::move(job));
+    argvs[i] = job.job.argv;
+    jobs.push_back(std::move(job.job));
     job_cell.push_back(i);
   }
 
@@ -231,6 +295,7 @@ int run_run(const RunOptions& o) {
     c.qemu_argv = argvs[i];
     summary.cells.push_back(std::move(c));
   }
+  if (o.rerun_failures > 0 && !interrupted) rerun_failures(lp, prep, o, out, summary, progress);
   for (const auto& k : lp.plan.skipped)
     summary.skipped.push_back({k.id, k.reason, k.where.file + ":" + std::to_string(k.where.line)});
   summary.wall_seconds = progress.elapsed();

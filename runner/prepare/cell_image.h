@@ -21,7 +21,9 @@ struct GuestScenario {
 /// The text of /archmatrix/plan (pure). Throws util::Error (bad input) for
 /// a name or argument the plan's syntax cannot carry (empty, or with a
 /// space, line break or NUL byte).
-std::string guest_plan(const std::string& nonce, const std::vector<GuestScenario>& scenarios);
+/// `attempt` > 1 (run --rerun-failures) adds an `attempt` line: the
+/// scenarios see it as ARCHMATRIX_ATTEMPT.
+std::string guest_plan(const std::string& nonce, const std::vector<GuestScenario>& scenarios, int attempt = 1);
 
 /// 16 lower-case hex digits from the OS's random source.
 std::string make_nonce();
@@ -30,7 +32,8 @@ std::string make_nonce();
 /// are UNSUPPORTED on the cell are left out (they do not run).
 std::filesystem::path write_cell_image(const plan::Cell& cell, const TargetBinaries& bins,
                                        const std::vector<GuestScenario>& scenarios,
-                                       const std::string& nonce, const std::filesystem::path& dir);
+                                       const std::string& nonce, const std::filesystem::path& dir,
+                                       int attempt = 1);
 
 }  // namespace archmatrix::prepare
 

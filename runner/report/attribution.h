@@ -68,7 +68,8 @@ std::string fact_note(const std::vector<Atom>& atoms);
 /// One attribution per check_columns() entry, in that order.
 ///
 /// Only cells where the check has a PASS-like (PASS, XPASS) or FAIL-like
-/// (FAIL, XFAIL) outcome count: UNSUPPORTED, TIMEOUT, CRASH, ERROR and NOTRUN
+/// (FAIL, XFAIL) outcome count: UNSUPPORTED, TIMEOUT, CRASH, ERROR, NOTRUN and
+/// FLAKY (it both failed and passed there)
 /// say nothing about the assumption. A cell's value of an axis is its axis
 /// value, else the guest fact of the same name (an x86_64 cell that sets no
 /// page_size has the page_size its guest reported), else unset; on an unset

@@ -74,8 +74,10 @@ std::string console_summary(const RunSummary& s) {
     for (const auto& sc : c.scenarios)
       for (const auto& r : sc.results) {
         if (r.code == verdict::Code::PASS) continue;
-        notes += fmt::format("  {} {}: {}: {}{}\n", verdict::code_name(r.code), c.id,
+        const bool every_attempt = !sc.attempts.empty() && verdict::is_failure(r.code);
+        notes += fmt::format("  {} {}: {}: {}{}{}\n", verdict::code_name(r.code), c.id,
                              column_name(sc.scenario, r.check), safe(r.message),
+                             every_attempt ? fmt::format(" (and on {} reruns)", sc.attempts.size() - 1) : "",
                              r.detail.empty() ? "" : " | " + safe(r.detail));
       }
   }

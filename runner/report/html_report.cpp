@@ -45,6 +45,7 @@ table{border-collapse:collapse}
 .CRASH{background:#7a0d0d;color:#fff}
 .ERROR{background:#7048e8;color:#fff}
 .NOTRUN{background:#f1f3f5;color:#868e96}
+.FLAKY{background:repeating-linear-gradient(135deg,#2f9e44 0 6px,#f08c00 6px 12px);color:#fff}
 .ok{background:#2f9e44;color:#fff}.bad{background:#e03131;color:#fff}
 #detail{border:1px solid #ced4da;border-radius:4px;padding:.4rem 1rem 1rem;margin-top:1rem;background:#fcfcfd}
 #detail h3{font-size:1.05rem;margin:.6rem 0}
@@ -155,6 +156,18 @@ std::string output_block(const char* name, const std::string& text, std::uint64_
   return fmt::format("<h4>{}</h4><pre>{}</pre>\n", head, html_escape(text));
 }
 
+// `run --rerun-failures`: every attempt of the scenario, with its console log.
+std::string attempts_block(const ScenarioRow& sc) {
+  if (sc.attempts.empty()) return {};
+  std::string out = "<h4>attempts</h4><ol class=\"attempts\">";
+  for (const auto& a : sc.attempts) {
+    const std::string code(verdict::code_name(a.code));
+    out += fmt::format("<li value=\"{}\"><span class=\"code {}\">{}</span> {} · <a href=\"{}\">console log</a></li>",
+                       a.attempt, code, code, html_escape(a.message), html_escape(a.console_log));
+  }
+  return out + "</ol>\n";
+}
+
 struct Page {
   std::string grid, templates;
   int next_ref = 0;
@@ -189,6 +202,7 @@ void cell_row(Page& p, const CellSummary& c, std::size_t ci, const std::vector<C
     if (!r->detail.empty()) body += "<h4>detail</h4><pre>" + html_escape(r->detail) + "</pre>\n";
     if (r->code == Code::CRASH && !c.crash_title.empty())
       body += "<h4>kernel crash</h4><pre>" + html_escape(c.crash_title + "\n" + c.crash_text) + "</pre>\n";
+    body += attempts_block(c.scenarios[si]);
     if (verdict::is_failure(r->code)) body += repro_block(c.id, col);
     body += fmt::format("<p><a href=\"{}\">console log</a> · <a href=\"#cell-{}\">cell details</a></p>\n",
                         html_escape(console_href(c.id)), ci);

@@ -20,8 +20,8 @@ namespace {
 using nlohmann::json;
 using verdict::Code;
 
-constexpr std::array<Code, 9> kCodes{Code::PASS,    Code::FAIL,  Code::XFAIL, Code::XPASS, Code::UNSUPPORTED,
-                                     Code::TIMEOUT, Code::CRASH, Code::ERROR, Code::NOTRUN};
+constexpr std::array<Code, 10> kCodes{Code::PASS,    Code::FAIL,  Code::XFAIL, Code::XPASS,  Code::UNSUPPORTED,
+                                      Code::TIMEOUT, Code::CRASH, Code::ERROR, Code::NOTRUN, Code::FLAKY};
 
 std::string type_name(const json& j) { return j.is_null() ? "null" : j.type_name(); }
 
@@ -233,6 +233,18 @@ ResultRow read_result(const Reader& r, const json& j, const std::string& at) {
   return row;
 }
 
+AttemptRow read_attempt(const Reader& r, const json& j, const std::string& at) {
+  AttemptRow row;
+  row.attempt = r.integer<int>(j, at, "attempt");
+  row.code = r.code(j, at);
+  row.status = r.str(j, at, "status");
+  row.value = r.str(j, at, "value");
+  row.duration_ms = r.integer<std::int64_t>(j, at, "duration_ms");
+  row.message = r.str(j, at, "message");
+  row.console_log = r.str(j, at, "console_log");
+  return row;
+}
+
 ScenarioRow read_scenario(const Reader& r, const json& j, const std::string& at) {
   ScenarioRow s;
   s.scenario = r.str(j, at, "scenario");
@@ -247,6 +259,11 @@ ScenarioRow read_scenario(const Reader& r, const json& j, const std::string& at)
   const auto& results = r.array(j, at, "results");
   for (std::size_t i = 0; i < results.size(); ++i)
     s.results.push_back(read_result(r, results[i], at + "/results/" + std::to_string(i)));
+  if (j.contains("attempts")) {
+    const auto& attempts = r.array(j, at, "attempts");
+    for (std::size_t i = 0; i < attempts.size(); ++i)
+      s.attempts.push_back(read_attempt(r, attempts[i], at + "/attempts/" + std::to_string(i)));
+  }
   return s;
 }
 

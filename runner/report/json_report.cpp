@@ -13,10 +13,17 @@ json result_json(const ResultRow& r) {
           {"detail", r.detail}};
 }
 
+json attempt_json(const AttemptRow& r) {
+  return {{"attempt", r.attempt},         {"code", std::string(verdict::code_name(r.code))},
+          {"status", r.status},           {"value", r.value},
+          {"duration_ms", r.duration_ms}, {"message", r.message},
+          {"console_log", r.console_log}};
+}
+
 json scenario_json(const ScenarioRow& s) {
   json results = json::array();
   for (const auto& r : s.results) results.push_back(result_json(r));
-  return {{"scenario", s.scenario},
+  json j = {{"scenario", s.scenario},
           {"code", std::string(verdict::code_name(s.code))},
           {"status", s.status},
           {"value", s.value},
@@ -26,6 +33,12 @@ json scenario_json(const ScenarioRow& s) {
           {"stdout_dropped", s.stdout_dropped},
           {"stderr_dropped", s.stderr_dropped},
           {"results", results}};
+  if (!s.attempts.empty()) {  // run --rerun-failures only: other reports stay as they were
+    json attempts = json::array();
+    for (const auto& r : s.attempts) attempts.push_back(attempt_json(r));
+    j["attempts"] = attempts;
+  }
+  return j;
 }
 
 json cell_json(const CellSummary& c) {

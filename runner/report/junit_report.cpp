@@ -19,7 +19,8 @@ enum class Kind { passed, failure, error, skipped };
 
 Kind kind_of(Code c) {
   switch (c) {
-    case Code::PASS: return Kind::passed;
+    case Code::PASS:
+    case Code::FLAKY: return Kind::passed;
     case Code::FAIL:
     case Code::XPASS: return Kind::failure;
     case Code::XFAIL:
@@ -53,6 +54,26 @@ std::string output_text(const std::string& s, std::uint64_t dropped) {
   return s + fmt::format("\n[archmatrix: {} further bytes were dropped by the guest agent]\n", dropped);
 }
 
+// Reruns as Maven Surefire writes them (Jenkins and GitLab read them): a
+// FLAKY result passes with a <flakyFailure>/<flakyError> per failed attempt;
+// one that still fails has a <rerunFailure>/<rerunError> per failed rerun.
+std::string attempts(const ScenarioRow& sc, const ResultRow& r) {
+  if (sc.attempts.empty() || !(r.code == Code::FLAKY || verdict::is_failure(r.code))) return {};
+  const bool flaky = r.code == Code::FLAKY;
+  std::string out;
+  auto element = [&](Code code, const std::string& message) {
+    const bool failure = kind_of(code) == Kind::failure;
+    const char* tag = flaky ? (failure ? "flakyFailure" : "flakyError") : (failure ? "rerunFailure" : "rerunError");
+    out += fmt::format("      <{} message=\"{}\" type=\"{}\">{}</{}>\n", tag, attr(message), verdict::code_name(code),
+                       text(message), tag);
+  };
+  // A rerun that still fails has its first attempt in <failure>/<error>.
+  for (const auto& a : sc.attempts)
+    if (verdict::is_failure(a.code) && (flaky || a.attempt > 1))
+      element(a.code, fmt::format("attempt {}: {}", a.attempt, a.message));
+  return out;
+}
+
 std::string testcase(const CellSummary& c, const ScenarioRow& sc, const ResultRow& r) {
   const std::string name = sc.scenario + (r.check.empty() ? "" : "/" + r.check);
   std::string out = fmt::format("    <testcase classname=\"{}\" name=\"{}\" time=\"{}\"", attr(c.id), attr(name),
@@ -69,6 +90,7 @@ std::string testcase(const CellSummary& c, const ScenarioRow& sc, const ResultRo
     const char* tag = kind == Kind::failure ? "failure" : "error";
     body += fmt::format("      <{} message=\"{}\" type=\"{}\">{}</{}>\n", tag, attr(r.message), code, text(why), tag);
   }
+  body += attempts(sc, r);
   if (!sc.stdout_text.empty() || sc.stdout_dropped)
     body += "      <system-out>" + text(output_text(sc.stdout_text, sc.stdout_dropped)) + "</system-out>\n";
   if (!sc.stderr_text.empty() || sc.stderr_dropped)

@@ -6,10 +6,11 @@ namespace archmatrix::report {
 
 namespace {
 // Most severe first: what needs a human soonest.
-constexpr std::array<verdict::Code, 9> kSeverity{
+constexpr std::array<verdict::Code, 10> kSeverity{
     verdict::Code::ERROR,  verdict::Code::CRASH, verdict::Code::TIMEOUT,
     verdict::Code::XPASS,  verdict::Code::FAIL,  verdict::Code::NOTRUN,
-    verdict::Code::XFAIL,  verdict::Code::PASS,  verdict::Code::UNSUPPORTED,
+    verdict::Code::FLAKY,  verdict::Code::XFAIL, verdict::Code::PASS,
+    verdict::Code::UNSUPPORTED,
 };
 }  // namespace
 

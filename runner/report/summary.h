@@ -19,6 +19,17 @@ struct ResultRow {
   std::string detail;
 };
 
+/// One attempt at a scenario that failed, when `run --rerun-failures` ran it
+/// again in a fresh boot of its cell.
+struct AttemptRow {
+  int attempt = 1;                            ///< the first run is attempt 1
+  verdict::Code code = verdict::Code::ERROR;  ///< the most severe of that attempt's results
+  std::string status, value;                  ///< as the agent reported (empty if never)
+  std::int64_t duration_ms = 0;
+  std::string message;     ///< the first failing result's "check: CODE: message", or its first result's
+  std::string console_log; ///< relative to the report's directory
+};
+
 struct ScenarioRow {
   std::string scenario;
   verdict::Code code = verdict::Code::ERROR;  ///< the most severe of its results
@@ -27,6 +38,10 @@ struct ScenarioRow {
   std::string stdout_text, stderr_text;
   std::uint64_t stdout_dropped = 0, stderr_dropped = 0;
   std::vector<ResultRow> results;
+  /// Every attempt, the first included, when the scenario was rerun; else
+  /// empty. The results above stay the first attempt's, except a failure
+  /// that a rerun passed, which is FLAKY.
+  std::vector<AttemptRow> attempts;
 };
 
 struct KernelInfo {

@@ -146,6 +146,7 @@ std::string_view code_name(Code c) {
     case Code::CRASH: return "CRASH";
     case Code::ERROR: return "ERROR";
     case Code::NOTRUN: return "NOTRUN";
+    case Code::FLAKY: return "FLAKY";
   }
   return "?";
 }
@@ -154,7 +155,8 @@ bool is_failure(Code c) {
   switch (c) {
     case Code::PASS:
     case Code::XFAIL:
-    case Code::UNSUPPORTED: return false;
+    case Code::UNSUPPORTED:
+    case Code::FLAKY: return false;
     case Code::FAIL:
     case Code::XPASS:
     case Code::TIMEOUT:

@@ -13,8 +13,10 @@
 namespace archmatrix::verdict {
 
 /// Result codes (after LLVM lit). NOTRUN: planned but never run because the
-/// run was interrupted or the guest died before reaching it.
-enum class Code { PASS, FAIL, XFAIL, XPASS, UNSUPPORTED, TIMEOUT, CRASH, ERROR, NOTRUN };
+/// run was interrupted or the guest died before reaching it. FLAKY: a failure
+/// that passed on a rerun (`run --rerun-failures`), as Bazel and Maven
+/// Surefire call it; not a failure, but never shown as PASS.
+enum class Code { PASS, FAIL, XFAIL, XPASS, UNSUPPORTED, TIMEOUT, CRASH, ERROR, NOTRUN, FLAKY };
 
 std::string_view code_name(Code c);
 /// The one table of which codes make a run fail (and `run` exit non-zero).

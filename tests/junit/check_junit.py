@@ -11,7 +11,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 KIND = {"PASS": None, "FAIL": "failure", "XPASS": "failure", "XFAIL": "skipped", "UNSUPPORTED": "skipped",
-        "TIMEOUT": "error", "CRASH": "error", "ERROR": "error", "NOTRUN": "error"}
+        "TIMEOUT": "error", "CRASH": "error", "ERROR": "error", "NOTRUN": "error", "FLAKY": None}
 COUNT = {"failure": "failures", "error": "errors", "skipped": "skipped"}
 
 
@@ -49,6 +49,20 @@ def main():
                 fail(f"{cell['id']} {name}: {result['code']} written as {kinds or 'a pass'}")
             if want:
                 counts[COUNT[want]] += 1
+            # Reruns as Maven Surefire writes them: a FLAKY result passes with one
+            # flaky* element per failed attempt; a failure keeps one rerun* per failed rerun.
+            failed = [a for a in scenario.get("attempts", []) if KIND[a["code"]] in ("failure", "error")]
+            flaky = case.findall("flakyFailure") + case.findall("flakyError")
+            rerun = case.findall("rerunFailure") + case.findall("rerunError")
+            if result["code"] == "FLAKY":
+                want_flaky, want_rerun = len(failed), 0
+            elif want in ("failure", "error"):
+                want_flaky, want_rerun = 0, len([a for a in failed if a["attempt"] > 1])
+            else:
+                want_flaky, want_rerun = 0, 0
+            if (len(flaky), len(rerun)) != (want_flaky, want_rerun):
+                fail(f"{cell['id']} {name}: {len(flaky)} flaky and {len(rerun)} rerun elements, "
+                     f"expected {want_flaky} and {want_rerun}")
             out = case.find("system-out")
             if scenario["stdout"] and (out is None or not out.text):
                 fail(f"{cell['id']} {name}: the scenario's stdout is missing")

@@ -177,7 +177,8 @@ TEST(Merge, DisjointCellsAreSortedAndTotalsRecomputed) {
   ASSERT_EQ(m.cells.size(), 4u);
   EXPECT_EQ(m.cells[0].id, "aarch64-16k-6.12");
   EXPECT_EQ(m.cells[3].id, "x86_64-6.1");
-  EXPECT_EQ(to_json(m)["totals"]["PASS"], 13);
+  EXPECT_EQ(to_json(m)["totals"]["PASS"], 12);
+  EXPECT_EQ(to_json(m)["totals"]["FLAKY"], 1);  // large-mmap on aarch64-4k-6.1 passed on its rerun
   EXPECT_EQ(m.skipped.size(), 1u);  // the same not-planned cell in both, once
   EXPECT_TRUE(notes.empty());
 }
