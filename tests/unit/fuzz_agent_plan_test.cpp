@@ -223,6 +223,20 @@ std::string line_with_args(std::size_t n) {
   return s + "\n";
 }
 
+TEST(FuzzAgentPlan, TheAttemptOfARerunComesThroughAndABadOneIsOne) {
+  // run --rerun-failures writes `attempt N` (docs/protocol.md); without it, 1.
+  const std::vector<prepare::GuestScenario> one{{"s", 1000, false, {}}};
+  ASSERT_EQ(parse(prepare::guest_plan("0123456789abcdef", one)).rc, 0);
+  EXPECT_EQ(parsed.attempt, 1u);
+  ASSERT_EQ(parse(prepare::guest_plan("0123456789abcdef", one, 3)).rc, 0);
+  EXPECT_EQ(parsed.attempt, 3u);
+  EXPECT_EQ(parsed.count, 1u);
+  for (const char* bad : {"attempt 0\n", "attempt -2\n", "attempt 1001\n", "attempt 2 3\n", "attempt x\n"}) {
+    ASSERT_EQ(parse(std::string("nonce 0123456789abcdef\n") + bad).rc, 0) << bad;
+    EXPECT_EQ(parsed.attempt, 1u) << bad;
+  }
+}
+
 TEST(FuzzAgentPlan, MalformedPlansAndLinesAreRejected) {
   const std::string nonce = "nonce 0123456789abcdef\n";
   EXPECT_EQ(parse("").rc, -1);
