@@ -160,6 +160,7 @@ int main(void) {
   }
   frame_init(console, plan.nonce);
   run_set_attempt(plan.attempt);
+  run_set_echo(plan.echo);
   if (plan.dropped)
     agent_log("plan: %zu scenario lines beyond the limit of %d were ignored", plan.dropped,
               MAX_SCENARIOS);

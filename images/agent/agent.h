@@ -73,6 +73,9 @@ unsigned msg_count(const char *kind);
 /* A plain (unframed) diagnostic line on the console, for a human reading the
  * log; the runner's parser ignores it. */
 void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Writes `len` bytes of a scenario's output to the console as plain lines,
+ * each starting with `prefix` (the plan's `echo`: bundles read by people). */
+void agent_echo(const char *prefix, const char *buf, size_t len);
 
 /* ---- facts.c ---- */
 
@@ -97,6 +100,7 @@ struct plan {
   size_t dropped;            /* scenario lines beyond MAX_SCENARIOS */
   char channel[CHANNEL_NAME_MAX + 1];  /* `channel <port>`: serve it after the scenarios */
   unsigned attempt;          /* `attempt <n>`: run --rerun-failures' attempt, 1 without the line */
+  int echo;                  /* `echo`: also print each result as plain lines (bundles) */
 };
 
 /* Reads and parses the plan, then unlinks the file. Returns 0 on success,
@@ -122,6 +126,8 @@ int fresh_tmp(void);
 
 /* The attempt number every scenario sees as ARCHMATRIX_ATTEMPT (default 1). */
 void run_set_attempt(unsigned attempt);
+/* Non-zero: each result is also printed as plain lines (the plan's `echo`). */
+void run_set_echo(int echo);
 
 /* Runs one scenario under supervision and sends `begin`, `beat`s and `result`:
  * each in a fresh /tmp, with only fds 0, 1 and 2 open. */

@@ -173,6 +173,28 @@ unsigned msg_count(const char *kind) {
   return 0;
 }
 
+void agent_echo(const char *prefix, const char *buf, size_t len) {
+  char line[600];
+  size_t plen = strlen(prefix);
+  if (plen > 200) plen = 200;
+  while (len > 0) {
+    const char *nl = memchr(buf, '\n', len);
+    size_t n = nl ? (size_t)(nl - buf) : len;
+    size_t take = n < sizeof line - plen - 1 ? n : sizeof line - plen - 1;  /* a long line goes in pieces */
+    memcpy(line, prefix, plen);
+    memcpy(line + plen, buf, take);
+    line[plen + take] = '\n';
+    write_line(line, plen + take + 1);
+    if (take < n) {
+      buf += take;
+      len -= take;
+      continue;
+    }
+    buf += n + (nl ? 1 : 0);
+    len -= n + (nl ? 1 : 0);
+  }
+}
+
 void agent_log(const char *fmt, ...) {
   char buf[512];
   int n = snprintf(buf, sizeof buf, "archmatrix-agent: ");

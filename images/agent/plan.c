@@ -4,6 +4,7 @@
  *   scenario <name> <timeout_ms> <uid> <path-in-guest> [arg ...]
  *   channel <virtio-port-name>      (docs/protocol.md, "Data channel")
  *   attempt <1..1000>               (run --rerun-failures: ARCHMATRIX_ATTEMPT)
+ *   echo                            (bundles: results also as plain lines)
  *
  * Fields are separated by single spaces. Unknown directives are ignored.
  * The file is unlinked as soon as it has been read, before any scenario
@@ -102,6 +103,7 @@ int plan_parse(char *text, size_t len, struct plan *plan, char *err, size_t errl
   plan->count = 0;
   plan->dropped = 0;
   plan->attempt = 1;
+  plan->echo = 0;
   text[len] = '\0';
   /* The runner never writes one, and everything after it would be silently
    * lost to the string functions below. */
@@ -129,6 +131,8 @@ int plan_parse(char *text, size_t len, struct plan *plan, char *err, size_t errl
       agent_log("plan: ignoring a scenario line without a name");
     } else if (strcmp(fields[0], "channel") == 0 && n == 2 && strlen(fields[1]) <= CHANNEL_NAME_MAX) {
       memcpy(plan->channel, fields[1], strlen(fields[1]) + 1);
+    } else if (strcmp(fields[0], "echo") == 0 && n == 1) {
+      plan->echo = 1;
     } else if (strcmp(fields[0], "attempt") == 0 && n == 2) {
       unsigned long long v;
       if (parse_decimal(fields[1], 1000, &v) == 0 && v >= 1)

@@ -55,6 +55,10 @@ static char *const child_env[] = {
     NULL,
 };
 
+static int echo_results;
+
+void run_set_echo(int echo) { echo_results = echo; }
+
 void run_set_attempt(unsigned attempt) {
   snprintf(attempt_env, sizeof attempt_env, "ARCHMATRIX_ATTEMPT=%u", attempt);
 }
@@ -141,6 +145,15 @@ static void send_result(const char *name, const char *status, const char *value,
   msg_field("stderr", err ? err->buf : "", err ? err->kept : 0);
   msg_uint("stderr_dropped", err ? err->dropped : 0);
   msg_send("result");
+  if (echo_results) {
+    char prefix[256];
+    snprintf(prefix, sizeof prefix, "%s| ", name);
+    if (out) agent_echo(prefix, out->buf, out->kept);
+    snprintf(prefix, sizeof prefix, "%s|2 ", name);
+    if (err) agent_echo(prefix, err->buf, err->kept);
+    agent_log("result %s: %s %s after %llu ms%s", name, status, value, duration_ms,
+              (out && out->dropped) || (err && err->dropped) ? " (output beyond 64 KiB dropped)" : "");
+  }
 }
 
 /* Replaces /tmp with a new, empty tmpfs. Every process of the previous

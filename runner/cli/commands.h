@@ -93,6 +93,18 @@ struct ShellOptions {
   std::string qemu_dir;
 };
 
+/// `archmatrix bundle CELL [SCENARIO] --out DIR [--tar]`: the cell as files
+/// that boot with QEMU alone (kernel, initramfs, run.sh, README.txt, SHA256SUMS).
+struct BundleOptions {
+  CommonOptions common;
+  std::string cell;
+  std::string scenario;  ///< "": every scenario that runs on the cell
+  std::filesystem::path out;
+  bool tar = false;      ///< write DIR.tar.gz instead of DIR
+  bool verbose = false;
+};
+
+int run_bundle(const BundleOptions& o);
 int run_list(const CommonOptions& o);
 int run_shell(const ShellOptions& o);
 int run_repro(const ReproOptions& o);

@@ -124,6 +124,17 @@ int main(int argc, char** argv) {
   exec_cmd->add_option("args", ex.args, "Its arguments (after --)");
   exec_cmd->positionals_at_end();
 
+  cli::BundleOptions bundle;
+  auto* bundle_cmd = app.add_subcommand(
+      "bundle", "Write a directory that boots a cell with QEMU alone: kernel, initramfs, run.sh, README.txt, "
+                "SHA256SUMS");
+  add_project(bundle_cmd, bundle.common);
+  bundle_cmd->add_option("-o,--out", bundle.out, "The directory to write (new or empty)")->required();
+  bundle_cmd->add_flag("--tar", bundle.tar, "Write DIR.tar.gz instead of DIR");
+  bundle_cmd->add_flag("-v,--verbose", bundle.verbose, "Progress on stderr even when it is not a terminal");
+  bundle_cmd->add_option("cell", bundle.cell, "The cell id, as reports name it (aarch64-16k-6.12)")->required();
+  bundle_cmd->add_option("scenario", bundle.scenario, "Only this scenario (default: every one the cell runs)");
+
   cli::ReproOptions repro;
   auto* repro_cmd = app.add_subcommand(
       "repro", "Run one scenario of one cell, its output live, judged as run judges it (after a red cell in a report)");
@@ -188,7 +199,7 @@ int main(int argc, char** argv) {
   if (report_status >= 0) return report_status;
 
   try {
-    for (auto* o : {&run.common, &list, &kernels.common, &ex.common, &repro.common, &shell.common}) {
+    for (auto* o : {&run.common, &list, &kernels.common, &ex.common, &repro.common, &shell.common, &bundle.common}) {
       if (o->root.empty()) o->root = data;
       if (o->matrix.empty()) o->matrix = o->root / "matrix.yaml";
     }
@@ -198,6 +209,7 @@ int main(int argc, char** argv) {
     if (*run_cmd) return cli::run_run(run);
     if (*exec_cmd) return cli::run_exec(ex);
     if (*repro_cmd) return cli::run_repro(repro);
+    if (*bundle_cmd) return cli::run_bundle(bundle);
     if (*shell_cmd) return cli::run_shell(shell);
     if (*kernels_cmd) {
       kernels.action = *k_list ? "list" : *k_build ? "build" : "clean";

@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/named_target.h"
 #include "cli/progress.h"
 #include "cli/project_loading.h"
 #include "cli/scenario_binaries.h"
 #include "report/json_read.h"
-#include "util/closest.h"
 #include "util/error.h"
 #include "util/sha256.h"
 
@@ -56,49 +56,15 @@ void check_from(const fs::path& from, const std::string& cell_id) {
 int run_repro(const ReproOptions& o) {
   Progress progress(false);
   progress.set_silent(!o.verbose && !::isatty(2));
-  // Every cell and scenario the matrix knows, for the names and their errors.
-  CommonOptions all = o.common;
-  all.cells.clear();
-  all.scenarios.clear();
-  const LoadedPlan everything = load_and_plan(all);
-  std::vector<std::string> cell_ids;
-  for (const auto& c : everything.plan.cells) cell_ids.push_back(c.id);
-  const auto cell_it = std::find(cell_ids.begin(), cell_ids.end(), o.cell);
-  if (cell_it == cell_ids.end()) {
-    for (const auto& k : everything.plan.skipped)
-      if (k.id == o.cell)
-        throw util::Error(fmt::format("cell {} is not planned: {}", o.cell, k.reason), util::kExitBadInput);
-    throw util::Error(fmt::format("unknown cell '{}' in {}{}", o.cell, o.common.matrix.string(),
-                                  util::closest_suffix(o.cell, cell_ids)),
-                      util::kExitBadInput);
-  }
-  const auto slash = o.target.find('/');
-  const std::string name = o.target.substr(0, slash);
-  const std::string check = slash == std::string::npos ? "" : o.target.substr(slash + 1);
-  std::vector<std::string> scenario_names;
-  for (const auto& s : everything.project.scenarios) scenario_names.push_back(s.name);
-  if (std::find(scenario_names.begin(), scenario_names.end(), name) == scenario_names.end())
-    throw util::Error(fmt::format("unknown scenario '{}'{}", name, util::closest_suffix(name, scenario_names)),
-                      util::kExitBadInput);
-  const auto& cell = everything.plan.cells[static_cast<std::size_t>(cell_it - cell_ids.begin())];
-  const auto planned = std::find_if(cell.scenarios.begin(), cell.scenarios.end(),
-                                    [&](const auto& s) { return s.spec->name == name; });
-  if (planned == cell.scenarios.end())
-    throw util::Error(fmt::format("scenario {} does not apply to {}", name, cell.id), util::kExitBadInput);
-  if (planned->unsupported)
-    throw util::Error(fmt::format("scenario {} is UNSUPPORTED on {}: {}", name, cell.id, planned->unsupported_reason),
-                      util::kExitBadInput);
-  if (!check.empty() && !planned->spec->checks.empty()) {
-    std::vector<std::string> checks;
-    for (const auto& c : planned->spec->checks) checks.push_back(c.name);
-    if (std::find(checks.begin(), checks.end(), check) == checks.end())
-      throw util::Error(fmt::format("scenario {} declares no check '{}'{}", name, check, util::closest_suffix(check, checks)),
-                        util::kExitBadInput);
-  }
+  const NamedTarget named = name_target(o.common, o.cell, o.target);
+  const auto& cell = *named.cell;
+  const std::string& name = named.scenario->spec->name;
+  const std::string& check = named.check;
+  const auto& everything = named.everything;
   if (!o.from.empty()) check_from(o.from, cell.id);
 
   // Its guest binary, built as `run` builds it (incrementally, in the cache).
-  const auto& spec = *planned->spec;
+  const auto& spec = *named.scenario->spec;
   auto built = build_scenario_binaries(o.common.root, {{cell.arch, {&spec}}},
                                        [&](std::string_view m) { progress.log(m); });
   if (auto e = built.errors.find(cell.arch); e != built.errors.end())

@@ -140,7 +140,7 @@ JobOrError make_job(const LoadedPlan& lp, const plan::Cell& cell, const Prepared
   try {
     const auto& kernel = prep.kernels.at(cell.kernel->id);
     prepare::require_kernel_image(kernel.image, cell.arch);  // like every guest binary, before boot
-    const auto initrd = prepare::write_cell_image(cell, prep.binaries.at(cell.arch), guest, job.nonce, dir, attempt);
+    const auto initrd = prepare::write_cell_image(cell, prep.binaries.at(cell.arch), guest, job.nonce, dir, {attempt, false});
     job.argv = exec::qemu_argv(cell, {kernel.image, initrd, o.qemu_dir});
   } catch (const std::exception& e) {
     r.error = e.what();

@@ -17,6 +17,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/named_target.h"
 #include "cli/progress.h"
 #include "cli/project_loading.h"
 #include "cli/scenario_binaries.h"
@@ -24,7 +25,6 @@
 #include "prepare/program_payload.h"
 #include "prepare/target_build.h"
 #include "prepare/target_packages.h"
-#include "util/closest.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -43,20 +43,8 @@ int run_shell(const ShellOptions& o) {
   Progress progress(false);
   progress.set_silent(!o.verbose && !::isatty(2));
   const auto log = [&](std::string_view m) { progress.log(m); };
-  CommonOptions all = o.common;
-  all.cells.clear();
-  all.scenarios.clear();
-  const LoadedPlan everything = load_and_plan(all);
-  const auto it = std::find_if(everything.plan.cells.begin(), everything.plan.cells.end(),
-                               [&](const auto& c) { return c.id == o.cell; });
-  if (it == everything.plan.cells.end()) {
-    std::vector<std::string> ids;
-    for (const auto& c : everything.plan.cells) ids.push_back(c.id);
-    throw util::Error(fmt::format("unknown cell '{}' in {}{}", o.cell, o.common.matrix.string(),
-                                  util::closest_suffix(o.cell, ids)),
-                      util::kExitBadInput);
-  }
-  const plan::Cell& cell = *it;
+  const NamedTarget named = name_target(o.common, o.cell, "");
+  const plan::Cell& cell = *named.cell;
   const fs::path cache = util::cache_root();
 
   auto payload = std::make_shared<prepare::ProgramPayload>();

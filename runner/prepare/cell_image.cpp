@@ -29,9 +29,11 @@ void require_plan_field(const std::string& scenario, const std::string& what, co
 
 }  // namespace
 
-std::string guest_plan(const std::string& nonce, const std::vector<GuestScenario>& scenarios, int attempt) {
+std::string guest_plan(const std::string& nonce, const std::vector<GuestScenario>& scenarios,
+                       const PlanExtras& extras) {
   std::string out = "nonce " + nonce + "\n";
-  if (attempt > 1) out += fmt::format("attempt {}\n", attempt);
+  if (extras.attempt > 1) out += fmt::format("attempt {}\n", extras.attempt);
+  if (extras.echo) out += "echo\n";
   for (const auto& s : scenarios) {
     require_plan_field(s.name, "the name", s.name);
     for (const auto& a : s.args) require_plan_field(s.name, "the argument", a);
@@ -52,13 +54,13 @@ std::string make_nonce() {
 std::filesystem::path write_cell_image(const plan::Cell& cell, const TargetBinaries& bins,
                                        const std::vector<GuestScenario>& scenarios,
                                        const std::string& nonce, const std::filesystem::path& dir,
-                                       int attempt) {
+                                       const PlanExtras& extras) {
   (void)cell;
   InitramfsBuilder b;
   for (const char* d : {"dev", "proc", "sys", "tmp", "archmatrix", "archmatrix/bin"}) b.add_directory(d);
   b.add_char_device("dev/console", 5, 1, 0600);
   b.add_file("init", bins.agent, 0755);
-  b.add_bytes("archmatrix/plan", guest_plan(nonce, scenarios, attempt), 0600);
+  b.add_bytes("archmatrix/plan", guest_plan(nonce, scenarios, extras), 0600);
   std::set<std::string> runtime_files;  // a library two scenarios need goes in once
   for (const auto& s : scenarios) {
     b.add_file("archmatrix/bin/" + s.name, bins.scenarios.at(s.name), 0755);

@@ -21,9 +21,14 @@ struct GuestScenario {
 /// The text of /archmatrix/plan (pure). Throws util::Error (bad input) for
 /// a name or argument the plan's syntax cannot carry (empty, or with a
 /// space, line break or NUL byte).
-/// `attempt` > 1 (run --rerun-failures) adds an `attempt` line: the
-/// scenarios see it as ARCHMATRIX_ATTEMPT.
-std::string guest_plan(const std::string& nonce, const std::vector<GuestScenario>& scenarios, int attempt = 1);
+/// What a plan may say beside its scenarios (docs/protocol.md).
+struct PlanExtras {
+  int attempt = 1;    ///< > 1 (run --rerun-failures): an `attempt` line, the scenarios' ARCHMATRIX_ATTEMPT
+  bool echo = false;  ///< `echo`: the agent also prints each result as plain lines (bundles)
+};
+
+std::string guest_plan(const std::string& nonce, const std::vector<GuestScenario>& scenarios,
+                       const PlanExtras& extras = {});
 
 /// 16 lower-case hex digits from the OS's random source.
 std::string make_nonce();
@@ -33,7 +38,7 @@ std::string make_nonce();
 std::filesystem::path write_cell_image(const plan::Cell& cell, const TargetBinaries& bins,
                                        const std::vector<GuestScenario>& scenarios,
                                        const std::string& nonce, const std::filesystem::path& dir,
-                                       int attempt = 1);
+                                       const PlanExtras& extras = {});
 
 }  // namespace archmatrix::prepare
 

@@ -120,12 +120,14 @@ bool shell_word(const std::string& w) {
                            std::string::npos;
 }
 
-// The command that reruns a failed result alone (README "Reproduce a failure").
+// The commands that rerun a failed result alone and that bundle its cell for
+// another machine (README "Reproduce a failure").
 std::string repro_block(const std::string& cell, const CheckColumn& col) {
   if (!shell_word(cell) || !shell_word(col.scenario)) return "";
   const std::string target = col.scenario + (col.check.empty() || !shell_word(col.check) ? "" : "/" + col.check);
   return "<h4>reproduce</h4><pre>archmatrix repro " + html_escape(cell) + " " + html_escape(target) +
-         "</pre>\n";
+         "\narchmatrix bundle " + html_escape(cell) + " " + html_escape(col.scenario) + " --out bundle-" +
+         html_escape(cell) + "-" + html_escape(col.scenario) + "</pre>\n";
 }
 
 // The console log is linked by the cell id, never by a path read from a

@@ -223,13 +223,15 @@ std::string line_with_args(std::size_t n) {
   return s + "\n";
 }
 
-TEST(FuzzAgentPlan, TheAttemptOfARerunComesThroughAndABadOneIsOne) {
+TEST(FuzzAgentPlan, AttemptAndEchoComeThroughAndABadAttemptIsOne) {
   // run --rerun-failures writes `attempt N` (docs/protocol.md); without it, 1.
   const std::vector<prepare::GuestScenario> one{{"s", 1000, false, {}}};
   ASSERT_EQ(parse(prepare::guest_plan("0123456789abcdef", one)).rc, 0);
   EXPECT_EQ(parsed.attempt, 1u);
-  ASSERT_EQ(parse(prepare::guest_plan("0123456789abcdef", one, 3)).rc, 0);
+  EXPECT_EQ(parsed.echo, 0);
+  ASSERT_EQ(parse(prepare::guest_plan("0123456789abcdef", one, {3, true})).rc, 0);
   EXPECT_EQ(parsed.attempt, 3u);
+  EXPECT_EQ(parsed.echo, 1);
   EXPECT_EQ(parsed.count, 1u);
   for (const char* bad : {"attempt 0\n", "attempt -2\n", "attempt 1001\n", "attempt 2 3\n", "attempt x\n"}) {
     ASSERT_EQ(parse(std::string("nonce 0123456789abcdef\n") + bad).rc, 0) << bad;

@@ -166,12 +166,14 @@ TEST(ReportText, ConsoleLinksAreBuiltFromTheCellIdNotTheReport) {
   EXPECT_NE(html.find("href=\"cells/odd%20id%2F%3Cx%3E/console.log\""), std::string::npos);
 }
 
-// A failed result shows the repro command; a check name is the guest's word,
-// so one a shell would read as more than a word is left out of it.
+// A failed result shows the repro and bundle commands; a check name is the
+// guest's word, so one a shell would read as more than a word is left out.
 TEST(ReportText, ReproCommandsOnlyWithNamesAShellTakesAsWords) {
   auto run = testing::golden_run();
   const auto plain = html_report(run);
-  EXPECT_NE(plain.find("<pre>archmatrix repro armhf-2g2g-6.1 sparse-tmpfs/hardcoded-4096</pre>"), std::string::npos);
+  EXPECT_NE(plain.find("<pre>archmatrix repro armhf-2g2g-6.1 sparse-tmpfs/hardcoded-4096\n"
+                       "archmatrix bundle armhf-2g2g-6.1 sparse-tmpfs --out bundle-armhf-2g2g-6.1-sparse-tmpfs</pre>"),
+            std::string::npos);
   for (auto& c : run.cells)
     for (auto& sc : c.scenarios)
       for (auto& r : sc.results)
@@ -181,7 +183,7 @@ TEST(ReportText, ReproCommandsOnlyWithNamesAShellTakesAsWords) {
   for (std::size_t at = 0; (at = odd.find("<pre>archmatrix repro", at)) != std::string::npos; ++at)
     EXPECT_EQ(odd.substr(at, odd.find("</pre>", at) - at).find("rm -rf"), std::string::npos);
   EXPECT_EQ(odd.find("archmatrix repro armhf-2g2g-6.1 sparse-tmpfs/x"), std::string::npos);
-  EXPECT_NE(odd.find("<pre>archmatrix repro armhf-2g2g-6.1 sparse-tmpfs</pre>"), std::string::npos);
+  EXPECT_NE(odd.find("<pre>archmatrix repro armhf-2g2g-6.1 sparse-tmpfs\n"), std::string::npos);
 }
 
 TEST(WriteReports, WritesAllFourFormatsReadableBack) {
