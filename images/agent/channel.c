@@ -88,29 +88,36 @@ void load_modules(void) {
 /* ---- transport -------------------------------------------------------- */
 
 /* /sys/class/virtio-ports/vportNpM/name holds the port's name; devtmpfs
- * makes /dev/vportNpM (we have no udev for /dev/virtio-ports/<name>). */
-static int open_port(const char *want) {
+ * makes /dev/vportNpM (we have no udev for /dev/virtio-ports/<name>). Puts
+ * the port's device path in `path`, making the node if it is missing;
+ * returns 0, or -1 when no port has that name. */
+static int port_path(const char *want, char *path, size_t size) {
   DIR *d = opendir("/sys/class/virtio-ports");
   if (!d) return -1;
-  int fd = -1;
-  for (struct dirent *e; fd < 0 && (e = readdir(d));) {
+  int found = -1;
+  for (struct dirent *e; found < 0 && (e = readdir(d));) {
     if (e->d_name[0] == '.') continue;
-    char path[300], name[128], dev[32];
-    snprintf(path, sizeof path, "/sys/class/virtio-ports/%s/name", e->d_name);
-    if (read_small_file(path, name, sizeof name) <= 0) continue;
+    char sys[300], name[128], dev[32];
+    snprintf(sys, sizeof sys, "/sys/class/virtio-ports/%s/name", e->d_name);
+    if (read_small_file(sys, name, sizeof name) <= 0) continue;
     name[strcspn(name, "\n")] = '\0';
     if (strcmp(name, want) != 0) continue;
-    snprintf(path, sizeof path, "/dev/%s", e->d_name);
-    fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+    snprintf(path, size, "/dev/%s", e->d_name);
+    found = 0;
     unsigned maj, min;
-    char devfile[300];
-    snprintf(devfile, sizeof devfile, "/sys/class/virtio-ports/%s/dev", e->d_name);
-    if (fd < 0 && read_small_file(devfile, dev, sizeof dev) > 0 && sscanf(dev, "%u:%u", &maj, &min) == 2 &&
-        mknod(path, S_IFCHR | 0600, makedev(maj, min)) == 0)
-      fd = open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
+    snprintf(sys, sizeof sys, "/sys/class/virtio-ports/%s/dev", e->d_name);
+    if (access(path, F_OK) != 0 && read_small_file(sys, dev, sizeof dev) > 0 &&
+        sscanf(dev, "%u:%u", &maj, &min) == 2)
+      mknod(path, S_IFCHR | 0600, makedev(maj, min));
   }
   closedir(d);
-  return fd;
+  return found;
+}
+
+static int open_port(const char *want) {
+  char path[300];
+  if (port_path(want, path, sizeof path) != 0) return -1;
+  return open(path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 }
 
 static int write_all(int fd, const void *p, size_t n) {
@@ -434,6 +441,8 @@ struct job {
   int cores;  /* the host asked for core files: unlimited RLIMIT_CORE */
   int tty;    /* on a pseudo-terminal (stdin, stdout and stderr), rows x cols */
   unsigned short rows, cols;
+  char *gdb_port;  /* the program is gdbserver: it talks to gdb over this port */
+  char gdb_dev[300];
   char arena[CHANNEL_MAX_PAYLOAD + 4096];
   size_t used;
 };
@@ -493,6 +502,8 @@ static const char *parse_run(const struct frame *f) {
       job.timeout_ms = strtoull(s, NULL, 10);
     } else if (strcmp(key, "cores") == 0) {
       job.cores = strcmp(s, "1") == 0;
+    } else if (strcmp(key, "gdb_port") == 0) {
+      job.gdb_port = s;
     } else if (strcmp(key, "tty") == 0) {  /* "<rows> <cols>" */
       unsigned r = 0, c = 0;
       if (sscanf(s, "%u %u", &r, &c) != 2 || !r || !c || r > 10000 || c > 10000) return "run: bad tty size";
@@ -503,6 +514,18 @@ static const char *parse_run(const struct frame *f) {
   if (!job.path || job.path[0] != '/') return "run: no absolute path";
   if (!argc) job.argv[argc++] = job.path;
   job.argv[argc] = NULL;
+  if (job.gdb_port) {
+    /* gdbserver --once --no-startup-with-shell <the port's device> PROGRAM
+     * ARGS (no shell in the guest): argv[0] is gdbserver's, the rest the
+     * program's. The port is the run's user's. */
+    if (argc + 3 > MAX_ARGS + 1) return "run: too many arguments";
+    if (port_path(job.gdb_port, job.gdb_dev, sizeof job.gdb_dev) != 0) return "run: no virtio port for gdb";
+    if (chown(job.gdb_dev, (uid_t)job.uid, (gid_t)job.uid) != 0) return "run: cannot give the gdb port to the user";
+    memmove(&job.argv[4], &job.argv[1], argc * sizeof job.argv[0]);  /* with the NULL */
+    job.argv[1] = "--once";
+    job.argv[2] = "--no-startup-with-shell";
+    job.argv[3] = job.gdb_dev;
+  }
   return NULL;
 }
 
@@ -537,6 +560,22 @@ static void child(int in_r, int out_w, int err_w, int errfd, const char *tty) {
      * the session), whatever the cwd: exec's cwd is a read-only share. */
     struct rlimit unlimited = {RLIM_INFINITY, RLIM_INFINITY};
     setrlimit(RLIMIT_CORE, &unlimited);
+  }
+  if (job.gdb_port) {
+    /* A virtio port reads as EOF (and polls POLLHUP) while nobody is
+     * connected on the host, and gdbserver would take that for gdb leaving:
+     * the program waits, not yet started, until gdb connects. */
+    stage = "open";
+    what = job.gdb_dev;
+    int port = open(job.gdb_dev, O_RDONLY | O_NOCTTY);
+    if (port < 0) goto fail;
+    for (;;) {
+      struct pollfd p = {.fd = port, .events = POLLIN};
+      if (poll(&p, 1, 0) >= 0 && !(p.revents & POLLHUP)) break;
+      struct timespec ts = {0, 100 * 1000 * 1000};
+      nanosleep(&ts, NULL);
+    }
+    close(port);  /* a port has one opener at a time: gdbserver is next */
   }
   signal(SIGPIPE, SIG_DFL);
   sigset_t none;

@@ -56,6 +56,9 @@ struct ExecOptions {
   std::string qemu_dir;
   std::vector<std::string> puts;  ///< --put SRC[:DST]: files or directories into the guest
   bool strace = false;                 ///< run the program under the target's strace -f
+  /// --gdb: "" no; "wait": the program starts stopped under the target's
+  /// gdbserver and the gdb-multiarch command is printed; "run": and started.
+  std::string gdb;
   bool cores = true;                   ///< bring back core files (--no-cores: leave them)
   std::filesystem::path cores_dir;     ///< --cores DIR: where they go, one subdirectory per cell
   std::shared_ptr<const ScenarioTarget> scenario;  ///< set by repro: judge as run does
@@ -76,6 +79,7 @@ struct ReproOptions {
   std::filesystem::path out;
   std::filesystem::path from;  ///< --from DIR or DIR/report.json: the kernel that report ran
   bool strace = false, cores = true, snapshots = true, verbose = false;
+  std::string gdb;  ///< as ExecOptions::gdb
   std::filesystem::path cores_dir;
   std::string qemu_dir;
 };

@@ -14,6 +14,9 @@
 #include <fmt/format.h>
 #include <fnmatch.h>
 #include <signal.h>
+#include <sys/wait.h>
+
+#include <cstring>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -147,24 +150,47 @@ prepare::ProgramPayload check_program(const ExecOptions& o, util::Arch arch, Pro
 // on liblzma5 (apt-cache depends strace).
 const std::vector<std::string> kStracePackages = {"strace", "libunwind8", "liblzma5"};
 constexpr const char* kStraceOutput = "/tmp/.archmatrix-strace";
+// Debian's gdbserver: bookworm's depends on libstdc++6 and libgcc-s1.
+const std::vector<std::string> kGdbserverPackages = {"gdbserver", "libstdc++6", "libgcc-s1"};
 
-// --strace: Debian's strace for arch, its libraries beside it, checked like
-// the program.
-prepare::ProgramPayload check_strace(util::Arch arch, Progress& progress) {
+// A tool from Debian packages of the target arch (--strace, --gdb): its
+// libraries beside it, checked like the program, and put apart from it in
+// the guest at `exec_path`, whatever the program's name.
+prepare::ProgramPayload check_tool(util::Arch arch, const std::string& option, const std::vector<std::string>& packages,
+                                   const std::string& binary, const std::string& exec_path, Progress& progress) {
   try {
     const fs::path root = prepare::TargetPackages(util::cache_root(), [&](std::string_view m) { progress.log(m); })
-                              .root({"exec --strace", "--strace", kStracePackages}, arch);
-    prepare::LibrarySearch search{{}, root, kStracePackages, prepare::target_library_dirs(arch)};
-    auto p = prepare::program_payload(root / "usr/bin/strace", arch, search);
-    // Apart from the user's program, whatever its name.
-    p.exec_path = "/archmatrix/strace/strace";
+                              .root({"exec " + option, option, packages}, arch);
+    prepare::LibrarySearch search{{}, root, packages, prepare::target_library_dirs(arch)};
+    auto p = prepare::program_payload(root / binary, arch, search);
+    p.exec_path = exec_path;
     p.files.front().guest_path = p.exec_path;
     return p;
   } catch (const util::Error& e) {
     std::string m = e.what();
     std::replace(m.begin(), m.end(), '\n', ' ');
-    throw ExecFailure{kFailed, "--strace: " + m};
+    throw ExecFailure{kFailed, option + ": " + m};
   }
+}
+
+// A host directory holding the payload's files at their guest paths: gdb's
+// sysroot, so it resolves the program's symbols and shared libraries as the
+// guest had them. Returns the program's path in it.
+fs::path write_sysroot(const prepare::ProgramPayload& payload, const fs::path& sysroot) {
+  std::error_code ec;
+  for (const auto& f : payload.files) {
+    const fs::path to = sysroot / fs::path(f.guest_path).relative_path();
+    fs::create_directories(to.parent_path(), ec);
+    fs::copy_file(f.host, to, fs::copy_options::overwrite_existing, ec);
+  }
+  return sysroot / fs::path(payload.exec_path).relative_path();
+}
+
+// The gdb-multiarch command that debugs the program under the guest's
+// gdbserver through `socket`.
+std::vector<std::string> gdb_command(const fs::path& sysroot, const fs::path& socket, const fs::path& program) {
+  return {"gdb-multiarch", "-iex", "set sysroot " + sysroot.string(), "-ex", "target remote " + socket.string(),
+          program.string()};
 }
 
 // The architecture whose guests can run the program, if any.
@@ -219,6 +245,7 @@ struct Prepared {
   std::map<util::Arch, fs::path> agents;
   std::map<util::Arch, prepare::ProgramPayload> payloads;  // what each arch's guests get
   std::map<util::Arch, prepare::ProgramPayload> strace;    // --strace: strace and its libraries
+  std::map<util::Arch, prepare::ProgramPayload> gdbserver; // --gdb: gdbserver and its libraries
   std::vector<PutSpec> puts;  // --put, checked before anything boots
   std::string cwd;            // shared read-only at the same path; "" for "/" (it would hide the guest's root)
 };
@@ -384,12 +411,7 @@ std::vector<fs::path> fetch_cores(guest::Guest& g, const std::vector<std::string
                   "\n");
     return got;
   }
-  for (const auto& f : payload.files) {
-    const fs::path to = dir / "sysroot" / fs::path(f.guest_path).relative_path();
-    fs::create_directories(to.parent_path(), ec);
-    fs::copy_file(f.host, to, fs::copy_options::overwrite_existing, ec);
-  }
-  const fs::path program = dir / "sysroot" / fs::path(payload.exec_path).relative_path();
+  const fs::path program = write_sysroot(payload, dir / "sysroot");
   for (const auto& c : guest_cores) {
     std::string name = fs::path(c).filename().string();  // core.<pid>.j<job>
     name = name.substr(0, name.rfind(".j"));
@@ -407,6 +429,66 @@ std::vector<fs::path> fetch_cores(guest::Guest& g, const std::vector<std::string
   }
   return got;
 }
+
+// A command as one line a shell reads back as the same words.
+std::string shell_command(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    const bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                          "0123456789-_./=:+,@") == std::string::npos;
+    std::string q = "'";
+    for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += (out.empty() ? "" : " ") + (plain ? a : q + "'");
+  }
+  return out;
+}
+
+// --gdb=run: gdb-multiarch on this terminal while the program runs. We
+// ignore SIGINT and SIGQUIT meanwhile, as system(3) does: ^C at gdb's prompt
+// is gdb's, not a request to end the guest.
+class GdbSession {
+ public:
+  explicit GdbSession(const std::vector<std::string>& argv) {
+    ::sigaction(SIGINT, nullptr, &old_int_);
+    ::sigaction(SIGQUIT, nullptr, &old_quit_);
+    ::signal(SIGINT, SIG_IGN);
+    ::signal(SIGQUIT, SIG_IGN);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::signal(SIGINT, SIG_DFL);
+      ::signal(SIGQUIT, SIG_DFL);
+      std::vector<char*> args;
+      std::vector<std::string> copy = argv;
+      for (auto& a : copy) args.push_back(a.data());
+      args.push_back(nullptr);
+      ::execvp(args[0], args.data());
+      const std::string m = "archmatrix exec: cannot run gdb-multiarch (Debian package gdb-multiarch): " +
+                            std::string(std::strerror(errno)) + "\n";
+      (void)!::write(2, m.data(), m.size());
+      ::_exit(127);
+    }
+  }
+  void wait() {
+    if (pid_ > 0)
+      while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    pid_ = -1;
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGQUIT, &old_quit_, nullptr);
+  }
+  ~GdbSession() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      wait();
+    }
+  }
+  GdbSession(const GdbSession&) = delete;
+  GdbSession& operator=(const GdbSession&) = delete;
+
+ private:
+  pid_t pid_ = -1;
+  struct sigaction old_int_{}, old_quit_{};
+};
 
 // Runs the program in one cell's guest; never throws. `work` is the cell's
 // private directory (its console log, socket and image).
@@ -430,6 +512,8 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     const auto& t = lp.project.matrix.timeouts;
     so.boot_timeout = std::chrono::milliseconds(static_cast<long long>(t.boot_s * t.tcg_scale * 1000));
     const std::string& cwd = prep.cwd;
+    const auto debugger = prep.gdbserver.find(cell.arch);
+    if (debugger != prep.gdbserver.end()) so.gdb_socket = work / "gdb.sock";
 
     std::unique_ptr<guest::Guest> g;
     if (o.snapshots) g = restore_guest(cell, prep, o, kernel, modules, so, oc, sinks);
@@ -454,6 +538,8 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     const auto tracer = prep.strace.find(cell.arch);
     if (tracer != prep.strace.end())
       for (const auto& f : tracer->second.files) g->put(f.host, f.guest_path, f.mode);
+    if (debugger != prep.gdbserver.end())
+      for (const auto& f : debugger->second.files) g->put(f.host, f.guest_path, f.mode);
     const std::string& guest_path = payload.exec_path;
     // The cwd, read-only at the same path, is the program's cwd (fixtures
     // read relatively work); its mount is timed for -v (bench/exec_share.sh
@@ -475,17 +561,32 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
       r.path = tracer->second.exec_path;
       r.argv = {r.path, "-f", "-o", kStraceOutput};
     }
+    std::optional<GdbSession> gdb;
+    if (debugger != prep.gdbserver.end()) {
+      // The program starts stopped under gdbserver (the agent adds --once and
+      // the port); gdb-multiarch reaches it through QEMU's socket. No
+      // timeout: a person is at the controls.
+      r.path = debugger->second.exec_path;
+      r.argv = {r.path};
+      r.gdb = true;
+      const fs::path program = write_sysroot(payload, work / "sysroot");
+      const auto cmd = gdb_command(work / "sysroot", so.gdb_socket, program);
+      std::cerr << fmt::format("archmatrix exec: {}: {} waits for gdb under gdbserver{}\n  {}\n", cell.id,
+                               guest_path, o.gdb == "run" ? "; starting gdb-multiarch" : "; debug it with:",
+                               shell_command(cmd));
+      if (o.gdb == "run") gdb.emplace(cmd);
+    }
     r.argv.push_back(guest_path);
     for (const auto& a : o.args) r.argv.push_back(a);
     r.env = o.env;
     r.root = o.root_user;
     r.cwd = o.scenario ? "/tmp" : cwd;  // a scenario runs where `run` runs it
     r.cores = o.cores;
-    r.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
+    r.timeout = std::chrono::milliseconds(static_cast<long long>(r.gdb ? 0 : o.timeout_s * 1000));
     struct stat st{};
     // stdin goes to one guest only: with several cells nobody could tell
     // which cell consumed which bytes.
-    if (o.forward_stdin && ::fstat(0, &st) == 0 &&
+    if (o.forward_stdin && !r.gdb && ::fstat(0, &st) == 0 &&
         (S_ISFIFO(st.st_mode) || S_ISREG(st.st_mode) || S_ISSOCK(st.st_mode)))
       r.stdin_fd = 0;
     std::optional<RawTerminal> raw;
@@ -511,6 +612,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
           sinks.err(b);
         });
     raw.reset();
+    if (gdb) gdb->wait();
     fetch_gets(*g, o.gets, sinks.gets_dir);
     if (!res.cores.empty()) oc.cores = fetch_cores(*g, res.cores, payload, cell.id, sinks);
     if (tracer != prep.strace.end()) {
@@ -699,7 +801,15 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
       payloads.emplace(c->arch, o.payload ? *o.payload : check_program(o, c->arch, progress));
   if (o.strace)
     for (const auto* c : sel.cells)
-      if (!strace.count(c->arch)) strace.emplace(c->arch, check_strace(c->arch, progress));
+      if (!strace.count(c->arch))
+        strace.emplace(c->arch, check_tool(c->arch, "--strace", kStracePackages, "usr/bin/strace",
+                                           "/archmatrix/strace/strace", progress));
+  std::map<util::Arch, prepare::ProgramPayload> gdbserver;
+  if (!o.gdb.empty())
+    for (const auto* c : sel.cells)
+      if (!gdbserver.count(c->arch))
+        gdbserver.emplace(c->arch, check_tool(c->arch, "--gdb", kGdbserverPackages, "usr/bin/gdbserver",
+                                              "/archmatrix/gdb/gdbserver", progress));
 
   const std::string started = utc_now();
   const auto t0 = Clock::now();
@@ -707,6 +817,7 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
   Prepared prep = prepare_cells(sel.cells, o, jobs, progress);
   prep.payloads = std::move(payloads);
   prep.strace = std::move(strace);
+  prep.gdbserver = std::move(gdbserver);
   prep.puts = std::move(puts);
   if (const auto cwd = fs::current_path(); cwd != cwd.root_path()) prep.cwd = cwd.string();
   if (guest::g_interrupted) throw ExecFailure{util::kExitInterrupted, "interrupted"};
@@ -834,6 +945,11 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
   if (interrupted) return util::kExitInterrupted;
   // repro: a run that reached the scenario is judged; archmatrix's own
   // failure before it keeps exec's 125.
+  if (o.scenario && !o.gdb.empty()) {
+    // gdb decided how the scenario ended; a verdict on it would be gdb's.
+    std::cerr << "archmatrix repro: no verdict under --gdb (the status is gdbserver's)\n";
+    return status;
+  }
   if (o.scenario && !outcomes.empty() && !outcomes[0].guest_status.empty()) {
     const auto run = scenario_run(outcomes[0], *o.scenario);
     return print_scenario_verdict(*sel.cells[0], verdict::judge(*sel.cells[0], run), *o.scenario);

@@ -18,7 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kFormat = "archmatrix-ready-state-1";
+// 2: every guest has the gdb port beside the channel (guest::channel_qemu_args).
+constexpr const char* kFormat = "archmatrix-ready-state-2";
 constexpr const char* kInitrdPlaceholder = "@INITRD@";
 
 // Which QEMU binary argv[0] names: a new QEMU (another version) is a new key.

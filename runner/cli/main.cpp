@@ -23,6 +23,16 @@ CLI::Option* one_per_use(CLI::Option* opt) {
 }
 
 // --matrix, --root and --scenarios, for the commands that name one cell.
+// --gdb (the program waits under gdbserver; the gdb-multiarch command is
+// printed) or --gdb=run (and gdb-multiarch is started on this terminal).
+void add_gdb_option(CLI::App* cmd, std::string& gdb) {
+  cmd->add_flag("--gdb{wait}", gdb,
+                "Start the program stopped under Debian's gdbserver of the target arch and print the "
+                "gdb-multiarch command that debugs it; --gdb=run starts gdb-multiarch too")
+      ->check(CLI::IsMember({"wait", "run"}))
+      ->type_name("[=run]");
+}
+
 void add_project(CLI::App* cmd, cli::CommonOptions& o) {
   cmd->add_option("--matrix", o.matrix, "Matrix file (default: <root>/matrix.yaml)");
   cmd->add_option("--root", o.root, "Project directory (default: the data directory)")->check(CLI::ExistingDirectory);
@@ -100,6 +110,7 @@ int main(int argc, char** argv) {
   exec_cmd->add_flag("--root", ex.root_user, "Run the program as root (default: uid 65534)");
   exec_cmd->add_flag("!--no-snapshot", ex.snapshots,
                      "Boot every guest cold instead of restoring its cell's saved ready state");
+  add_gdb_option(exec_cmd, ex.gdb);
   exec_cmd->add_flag("--strace", ex.strace,
                      "Run the program under Debian's strace -f of the target arch; the trace goes to "
                      "<out>/cells/<id>/strace.txt, or ./archmatrix-strace/<id>.txt without --out");
@@ -144,6 +155,7 @@ int main(int argc, char** argv) {
                         "A report (DIR or DIR/report.json): refuse unless the cache still holds the kernel it ran "
                         "the cell on");
   repro_cmd->add_flag("--strace", repro.strace, "Run the scenario under Debian's strace -f of the target arch");
+  add_gdb_option(repro_cmd, repro.gdb);
   repro_cmd->add_flag("!--no-cores", repro.cores, "Leave core files in the guest");
   repro_cmd->add_option("--cores", repro.cores_dir, "Where core files go")->type_name("DIR");
   repro_cmd->add_flag("!--no-snapshot", repro.snapshots, "Boot the guest cold instead of restoring it");

@@ -97,6 +97,7 @@ int run_repro(const ReproOptions& o) {
   ex.verbose = o.verbose;
   ex.qemu_dir = o.qemu_dir;
   ex.strace = o.strace;
+  ex.gdb = o.gdb;
   ex.cores = o.cores;
   ex.cores_dir = o.cores_dir;
   ex.scenario = std::move(target);

@@ -29,10 +29,16 @@ using protocol::FrameType;
 
 volatile std::sig_atomic_t g_interrupted = 0;
 
-std::vector<std::string> channel_qemu_args(const std::string& kind, const fs::path& socket) {
+std::vector<std::string> channel_qemu_args(const std::string& kind, const fs::path& socket,
+                                           const fs::path& gdb_socket) {
+  // QEMU listens on the gdb socket (server=on) and does not wait for gdb
+  // (wait=off): the program waits, stopped, under gdbserver instead.
   return {"-device", kind == "pci" ? "virtio-serial-pci,id=amser0" : "virtio-serial-device,id=amser0",
           "-chardev", "socket,id=amch0,path=" + socket.string(),
-          "-device", "virtserialport,bus=amser0.0,chardev=amch0,name=org.archmatrix.0"};
+          "-device", "virtserialport,bus=amser0.0,chardev=amch0,name=org.archmatrix.0",
+          "-chardev", gdb_socket.empty() ? std::string("null,id=amgdb0")
+                                         : "socket,id=amgdb0,path=" + gdb_socket.string() + ",server=on,wait=off",
+          "-device", std::string("virtserialport,bus=amser0.0,chardev=amgdb0,name=") + kGdbPort};
 }
 
 std::string crash_title_in(const fs::path& console) {
@@ -277,7 +283,7 @@ std::unique_ptr<Guest::Impl> Guest::launch(const StartOptions& o, bool monitor) 
   const fs::path sock_path = o.work_dir / "channel.sock";
   impl->listen_fd = listen_at(sock_path);
   std::vector<std::string> argv = o.qemu_argv;
-  for (auto& a : channel_qemu_args(o.machine_kind, sock_path)) argv.push_back(a);
+  for (auto& a : channel_qemu_args(o.machine_kind, sock_path, o.gdb_socket)) argv.push_back(a);
   for (std::size_t i = 0; i < o.shares.size(); ++i)
     for (auto& a : share_qemu_args(o.machine_kind, o.shares[i], static_cast<int>(i))) argv.push_back(a);
   if (monitor) {
@@ -465,6 +471,7 @@ RunResult Guest::run(const RunRequest& r, const Sink& out, const Sink& err) {
   f.emplace_back("uid", r.root ? "0" : "65534");
   f.emplace_back("timeout_ms", std::to_string(r.timeout.count()));
   if (r.cores) f.emplace_back("cores", "1");
+  if (r.gdb) f.emplace_back("gdb_port", kGdbPort);
   if (r.tty) f.emplace_back("tty", std::to_string(r.tty->first) + " " + std::to_string(r.tty->second));
   const std::uint16_t job = 1;
   impl_->send(FrameType::run, job, protocol::encode_field_list(f));

@@ -49,7 +49,14 @@ struct StartOptions {
   /// QEMU restores it instead of booting, and start() sends the agent this
   /// run's clock, entropy and nonce (the facts are measured again).
   std::filesystem::path restore_from;
+  /// Non-empty: the gdb port (kGdbPort) is a socket here that gdb-multiarch
+  /// connects to (`target remote PATH`); else it leads nowhere. Every guest
+  /// has the port, so a saved guest restores either way.
+  std::filesystem::path gdb_socket;
 };
+
+/// The virtio-serial port gdbserver talks to gdb over (RunRequest::gdb).
+inline constexpr const char* kGdbPort = "org.archmatrix.gdb";
 
 struct RunRequest {
   std::vector<std::string> argv;  ///< argv[0] included
@@ -68,6 +75,11 @@ struct RunRequest {
   /// A byte that, read from stdin_fd, kills the program at once instead of
   /// being passed on (Ctrl-] for `shell`); -1: none.
   int escape_byte = -1;
+  /// The program (`path`, argv[0]) is gdbserver: the agent inserts
+  /// `--once --no-startup-with-shell <the kGdbPort device>` after argv[0]
+  /// and gives the port to the run's user. StartOptions::gdb_socket must
+  /// have been set.
+  bool gdb = false;
 };
 
 struct RunResult {
@@ -89,7 +101,10 @@ std::vector<std::string> valid_core_paths(std::string_view field);
 using Sink = std::function<void(std::string_view)>;
 
 /// The channel devices of QEMU for a socket path (kind "pci" or "mmio").
-std::vector<std::string> channel_qemu_args(const std::string& kind, const std::filesystem::path& socket);
+/// The channel's and the gdb port's QEMU devices; `gdb_socket` empty: the
+/// gdb port leads nowhere (a null chardev).
+std::vector<std::string> channel_qemu_args(const std::string& kind, const std::filesystem::path& socket,
+                                           const std::filesystem::path& gdb_socket = {});
 
 /// The first oops/panic header in a console log, or "" (none, or no file).
 std::string crash_title_in(const std::filesystem::path& console);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -99,6 +100,18 @@ inline bool build_static_program(const fs::path& dir, const std::string& source,
   std::ofstream(dir / "prog.c") << source;
   const std::string cmd = cc + " -static -O2 -o " + (dir / "prog").string() + " " + (dir / "prog.c").string();
   return std::system(cmd.c_str()) == 0;
+}
+
+/// Runs `command` with sh; its exit status and its stdout and stderr.
+inline Outcome sh(const std::string& command) {
+  Outcome o;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (!p) return o;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) o.log.append(buf, n);
+  const int st = ::pclose(p);
+  o.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return o;
 }
 
 inline nlohmann::json read_report(const fs::path& out) {

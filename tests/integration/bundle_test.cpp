@@ -16,18 +16,6 @@ namespace {
 constexpr const char* kCell = "aarch64-64k-va48";
 const std::string kMatrix = ARCHMATRIX_SOURCE_ROOT "/tests/integration/matrix.yaml";
 
-// A shell command's exit status and output (stdout and stderr).
-Outcome shell(const std::string& command) {
-  Outcome o;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return o;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) o.log.append(buf, n);
-  const int st = ::pclose(p);
-  o.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return o;
-}
-
 // The words of run.sh's exec line, as sh reads its single quotes.
 std::vector<std::string> exec_words(const std::string& script) {
   const auto at = script.find("\nexec ");
@@ -77,7 +65,7 @@ TEST_F(Bundle, BootsWithQemuAloneAndRunsTheCommandRunRecords) {
   ASSERT_EQ(made.exit_code, 0) << made.log;
   for (const char* f : {"Image", "initramfs.cpio", "run.sh", "README.txt", "SHA256SUMS"})
     EXPECT_TRUE(fs::exists(b / f)) << f;
-  EXPECT_EQ(shell("cd '" + b.string() + "' && sha256sum -c SHA256SUMS").exit_code, 0);
+  EXPECT_EQ(sh("cd '" + b.string() + "' && sha256sum -c SHA256SUMS").exit_code, 0);
   const std::string readme = slurp(b / "README.txt");
   EXPECT_NE(readme.find("archmatrix bundle: cell aarch64-64k-va48"), std::string::npos) << readme;
   EXPECT_NE(readme.find("page_size=65536"), std::string::npos) << readme;
@@ -99,7 +87,7 @@ TEST_F(Bundle, BootsWithQemuAloneAndRunsTheCommandRunRecords) {
   EXPECT_EQ(words, want) << slurp(b / "run.sh");
 
   // From another directory, with nothing of archmatrix in PATH.
-  const auto booted = shell("cd / && PATH=/usr/bin:/bin timeout 300 sh '" + (b / "run.sh").string() + "' </dev/null");
+  const auto booted = sh("cd / && PATH=/usr/bin:/bin timeout 300 sh '" + (b / "run.sh").string() + "' </dev/null");
   EXPECT_EQ(booted.exit_code, 0) << booted.log;
   EXPECT_NE(booted.log.find("archmatrix-agent: result large-mmap: exit 0 after"), std::string::npos) << booted.log;
   EXPECT_NE(booted.log.find("large-mmap| "), std::string::npos) << booted.log;
@@ -114,8 +102,8 @@ TEST_F(Bundle, ATarHoldsTheSameBundle) {
   ASSERT_TRUE(fs::exists(b.string() + ".tar.gz"));
   const fs::path unpacked = *dir_ / "unpacked";
   fs::create_directories(unpacked);
-  ASSERT_EQ(shell("tar -xzf '" + b.string() + ".tar.gz' -C '" + unpacked.string() + "'").exit_code, 0);
-  EXPECT_EQ(shell("cd '" + (unpacked / "whole").string() + "' && sha256sum -c SHA256SUMS").exit_code, 0);
+  ASSERT_EQ(sh("tar -xzf '" + b.string() + ".tar.gz' -C '" + unpacked.string() + "'").exit_code, 0);
+  EXPECT_EQ(sh("cd '" + (unpacked / "whole").string() + "' && sha256sum -c SHA256SUMS").exit_code, 0);
   // Every scenario the cell runs.
   const std::string readme = slurp(unpacked / "whole" / "README.txt");
   for (const char* s : {"large-mmap:", "sparse-tmpfs:", "page-size-assumption:", "prelinked-library:"})
