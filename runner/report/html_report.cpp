@@ -28,6 +28,7 @@ table{border-collapse:collapse}
 .grid th,.grid td{border:1px solid #fff}
 .grid thead th{vertical-align:bottom;font-weight:500;background:#f8f9fa}
 .grid th.col{padding:.3rem .1rem;min-width:4.6rem}
+.grid th.scn{padding:.25rem .3rem;border-bottom:2px solid #adb5bd;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:1px}
 .grid th.col div{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;max-height:18rem;overflow:hidden;text-overflow:ellipsis;margin:0 auto}
 .grid th.row{text-align:left;padding:.2rem .6rem .2rem .3rem;background:#f8f9fa;white-space:nowrap;font-weight:600}
 .grid th.row .axes{font-weight:400;color:#666;font-size:.8rem}
@@ -294,11 +295,20 @@ std::string html_report(const RunSummary& s) {
   const auto cols = check_columns(s);
   Page p;
   for (std::size_t ci = 0; ci < s.cells.size(); ++ci) cell_row(p, s.cells[ci], ci, cols);
-  std::string head = "<tr><th>cell</th><th>boot</th>";
+  // Two header rows: each scenario over its checks' columns (columns are
+  // sorted by "scenario/check", so a scenario's are adjacent), then the
+  // checks, numbered as in the console table.
+  std::string groups = "<tr><th rowspan=\"2\">cell</th><th rowspan=\"2\">boot</th>", checks = "<tr>";
+  for (std::size_t i = 0, n; i < cols.size(); i += n) {
+    n = 1;
+    while (i + n < cols.size() && cols[i + n].scenario == cols[i].scenario) ++n;
+    groups += fmt::format("<th class=\"scn\" colspan=\"{}\" scope=\"colgroup\" title=\"{}\">{}</th>", n,
+                          html_escape(cols[i].scenario), html_escape(cols[i].scenario));
+  }
   for (std::size_t i = 0; i < cols.size(); ++i)
-    head += fmt::format("<th class=\"col\" title=\"{}\"><div>{} {}</div></th>", html_escape(cols[i].name()), i + 1,
-                        html_escape(cols[i].name()));
-  head += "</tr>";
+    checks += fmt::format("<th class=\"col\" title=\"{}\"><div>{} {}</div></th>", html_escape(cols[i].name()), i + 1,
+                          html_escape(cols[i].check.empty() ? std::string("(whole)") : cols[i].check));
+  const std::string head = groups + "</tr>\n" + checks + "</tr>";
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                     "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
                     "<title>archmatrix report</title>\n<style>";

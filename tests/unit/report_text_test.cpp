@@ -166,6 +166,15 @@ TEST(ReportText, ConsoleLinksAreBuiltFromTheCellIdNotTheReport) {
   EXPECT_NE(html.find("href=\"cells/odd%20id%2F%3Cx%3E/console.log\""), std::string::npos);
 }
 
+// The grid's header groups the check columns under their scenario.
+TEST(ReportText, HtmlGridGroupsChecksUnderTheirScenario) {
+  const auto html = html_report(testing::golden_run());
+  EXPECT_NE(html.find("<th class=\"scn\" colspan=\"2\" scope=\"colgroup\" title=\"sparse-tmpfs\">sparse-tmpfs</th>"), std::string::npos);
+  EXPECT_NE(html.find("<th class=\"scn\" colspan=\"1\" scope=\"colgroup\" title=\"large-mmap\">large-mmap</th>"), std::string::npos);
+  EXPECT_NE(html.find("<div>2 hardcoded-4096</div>"), std::string::npos);  // numbered as the console's [2]
+  EXPECT_NE(html.find("<div>1 (whole)</div>"), std::string::npos);
+}
+
 // A failed result shows the repro and bundle commands; a check name is the
 // guest's word, so one a shell would read as more than a word is left out.
 TEST(ReportText, ReproCommandsOnlyWithNamesAShellTakesAsWords) {
