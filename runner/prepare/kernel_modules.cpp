@@ -1,5 +1,7 @@
 #include "prepare/kernel_modules.h"
 
+#include "prepare/apt_sources.h"
+
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -122,9 +124,39 @@ std::vector<fs::path> channel_modules(const fs::path& cache_root, const DebianKe
     const auto r = util::run_command({"dpkg-deb", "-x", deb.path().string(), (work / "root").string()});
     if (r.exit_code != 0) throw util::Error("extracting " + deb.path().string() + " failed: " + r.output);
   }
-  fs::path moddir;
-  for (const char* base : {"lib/modules", "usr/lib/modules"})
-    if (fs::is_directory(work / "root" / base / kernel.release / "kernel")) moddir = work / "root" / base / kernel.release;
+  const auto find_moddir = [&]() -> fs::path {
+    for (const char* base : {"lib/modules", "usr/lib/modules"})
+      if (fs::is_directory(work / "root" / base / kernel.release / "kernel")) return work / "root" / base / kernel.release;
+    return {};
+  };
+  fs::path moddir = find_moddir();
+  if (moddir.empty()) {
+    // Since 7.x (sid) the modules are a package of their own,
+    // linux-modules-<release>, of the image's version: the index says
+    // where and with which sha256.
+    const std::string name = "linux-modules-" + kernel.release;
+    const auto stanzas = parse_stanzas(apt.show(name));
+    if (stanzas.empty())
+      throw util::Error(fmt::format("{} has no modules for {} and apt knows no {}: cannot give the guest its data "
+                                    "channel",
+                                    kernel.package, kernel.release, name));
+    const auto field = [&](const char* k) {
+      auto it = stanzas.front().find(k);
+      return it == stanzas.front().end() ? std::string() : it->second;
+    };
+    if (field("Version") != kernel.version)
+      throw util::Error(fmt::format("the {} index has {} {}, not the image's version {}: run `archmatrix kernels "
+                                    "build --refresh` to fetch today's kernel",
+                                    spec.suite, name, field("Version"), kernel.version));
+    progress(fmt::format("downloading {} {} for the virtio modules", name, kernel.version));
+    fs::create_directories(work / "debs-modules");
+    apt.download(name, kernel.version, field("SHA256"), work / "debs-modules");
+    for (const auto& deb : fs::directory_iterator(work / "debs-modules")) {
+      const auto r = util::run_command({"dpkg-deb", "-x", deb.path().string(), (work / "root").string()});
+      if (r.exit_code != 0) throw util::Error("extracting " + deb.path().string() + " failed: " + r.output);
+    }
+    moddir = find_moddir();
+  }
   if (moddir.empty())
     throw util::Error(fmt::format("{} has no modules for {}: cannot give the guest its data channel",
                                   kernel.package, kernel.release));

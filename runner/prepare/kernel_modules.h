@@ -1,8 +1,9 @@
 #pragma once
 // The kernel modules a Debian kernel needs for the data channel
 // (docs/protocol.md, "Data channel"): virtio_console and its transport (and,
-// for exec's shares, the virtio-9p client), taken
-// from the same linux-image package as the image, decompressed, dependencies
+// for exec's shares, the virtio-9p client), taken from the same linux-image
+// package as the image (or, from 7.x on, linux-modules-<release> of the same
+// version), decompressed, dependencies
 // first. Debian's packages carry no modules.dep (depmod makes it at install
 // time) and the host may have no kmod, so the order comes from each module's
 // own `.modinfo` "depends=" string. Kept beside the image in the cache entry (modules/),
