@@ -6,9 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "plan/plan.h"
 #include "prepare/program_payload.h"
 
 namespace archmatrix::cli {
+
+class Progress;
 
 struct CommonOptions {
   std::filesystem::path root;    ///< project data: scenarios/, kernels/, images/, cmake/
@@ -35,6 +38,15 @@ struct RunOptions {
 struct ScenarioTarget {
   std::string name;
   std::string check;  ///< "": every check of the scenario
+};
+
+/// A second job in the same guest after the program (repro --shell): an
+/// interactive program on a pseudo-terminal, with its files, argv and env.
+struct FollowUp {
+  std::shared_ptr<const prepare::ProgramPayload> payload;
+  std::vector<std::string> args;  ///< after argv[0] (the payload's exec_path)
+  std::vector<std::string> env;
+  bool root = true;
 };
 
 /// `archmatrix exec`: a program in cells' guests (docs/protocol.md, "Data channel").
@@ -66,6 +78,7 @@ struct ExecOptions {
   /// of `program` and its closure (`program` still names the arch).
   std::shared_ptr<const prepare::ProgramPayload> payload;
   bool tty = false;  ///< set by shell: a pseudo-terminal in the guest, ours in raw mode, Ctrl-] leaves
+  std::shared_ptr<const FollowUp> then;  ///< set by repro --shell: run after the program, in its guest
   std::vector<std::string> gets;  ///< --get GUESTPATH: files back after the program, into
                                   ///< out/cells/<id>/files/, or the current directory without `out`
 };
@@ -80,6 +93,7 @@ struct ReproOptions {
   std::filesystem::path from;  ///< --from DIR or DIR/report.json: the kernel that report ran
   bool strace = false, cores = true, snapshots = true, verbose = false;
   std::string gdb;  ///< as ExecOptions::gdb
+  bool shell = false;  ///< --shell: the cell's shell in the same guest after the scenario
   std::filesystem::path cores_dir;
   std::string qemu_dir;
 };
@@ -111,6 +125,11 @@ struct BundleOptions {
 int run_bundle(const BundleOptions& o);
 int run_list(const CommonOptions& o);
 int run_shell(const ShellOptions& o);
+/// The shell of `shell CELL` as a job: busybox, the scenarios' binaries and
+/// `programs` (with their libraries from `lib_dirs`), with its argv and env.
+FollowUp shell_job(const plan::Cell& cell, const CommonOptions& common,
+                   const std::vector<std::filesystem::path>& programs,
+                   const std::vector<std::filesystem::path>& lib_dirs, bool root, Progress& progress);
 int run_repro(const ReproOptions& o);
 /// Returns the program's exit status, or 124/125/126/130 (see exec.cpp).
 int run_exec(const ExecOptions& o);

@@ -490,6 +490,41 @@ class GdbSession {
   struct sigaction old_int_{}, old_quit_{};
 };
 
+// A job on a pseudo-terminal of this terminal's size that follows its
+// resizes; Ctrl-] leaves.
+void on_terminal(guest::RunRequest& r) {
+  r.tty = terminal_size();
+  r.tty_resized = []() -> std::optional<std::pair<unsigned, unsigned>> {
+    if (!g_resized) return std::nullopt;
+    g_resized = 0;
+    return terminal_size();
+  };
+  r.escape_byte = 0x1d;  // Ctrl-]
+  r.stdin_fd = 0;
+}
+
+// repro --shell: the follow-up (a shell) in the guest the program ran in,
+// on this terminal; its output is not the program's.
+void run_follow_up(guest::Guest& g, const FollowUp& then, const std::string& cell_id,
+                   const guest::RunResult& before) {
+  for (const auto& f : then.payload->files) g.put(f.host, f.guest_path, f.mode);
+  guest::RunRequest r;
+  r.path = then.payload->exec_path;
+  r.argv = {r.path};
+  r.argv.insert(r.argv.end(), then.args.begin(), then.args.end());
+  r.env = then.env;
+  r.root = then.root;
+  r.cwd = "/tmp";
+  on_terminal(r);
+  std::cerr << fmt::format("archmatrix repro: {}: the scenario ended ({} {}); a shell in the same guest, cwd /tmp as "
+                           "it left it (leave with exit, Ctrl-D or Ctrl-])\n",
+                           cell_id, before.status, before.value);
+  RawTerminal raw;
+  bool broken = false;  // the terminal went away: the guest's end of the shell ends it
+  const auto to = [&broken](int fd) { return [fd, &broken](std::string_view b) { write_fd(fd, b, broken); }; };
+  g.run(r, to(1), to(2));
+}
+
 // Runs the program in one cell's guest; never throws. `work` is the cell's
 // private directory (its console log, socket and image).
 CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepared& prep, const ExecOptions& o,
@@ -591,14 +626,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
       r.stdin_fd = 0;
     std::optional<RawTerminal> raw;
     if (o.tty) {
-      r.tty = terminal_size();
-      r.tty_resized = []() -> std::optional<std::pair<unsigned, unsigned>> {
-        if (!g_resized) return std::nullopt;
-        g_resized = 0;
-        return terminal_size();
-      };
-      r.escape_byte = 0x1d;  // Ctrl-]
-      r.stdin_fd = 0;
+      on_terminal(r);
       raw.emplace();
     }
     const auto res = g->run(
@@ -615,6 +643,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     if (gdb) gdb->wait();
     fetch_gets(*g, o.gets, sinks.gets_dir);
     if (!res.cores.empty()) oc.cores = fetch_cores(*g, res.cores, payload, cell.id, sinks);
+    if (o.then) run_follow_up(*g, *o.then, cell.id, res);
     if (tracer != prep.strace.end()) {
       std::error_code ec;
       fs::create_directories(sinks.strace_file.parent_path(), ec);
@@ -970,7 +999,7 @@ int run_exec(const ExecOptions& o) {
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
   ::sigaction(SIGHUP, &sa, nullptr);  // the terminal went away: restore it, end the guest
-  if (o.tty) {
+  if (o.tty || o.then) {
     struct sigaction w{};
     w.sa_handler = on_winch;
     sigemptyset(&w.sa_mask);

@@ -156,6 +156,8 @@ int main(int argc, char** argv) {
                         "the cell on");
   repro_cmd->add_flag("--strace", repro.strace, "Run the scenario under Debian's strace -f of the target arch");
   add_gdb_option(repro_cmd, repro.gdb);
+  repro_cmd->add_flag("--shell", repro.shell,
+                      "Then open the cell's shell (as `shell CELL`) in the same guest, /tmp as the scenario left it");
   repro_cmd->add_flag("!--no-cores", repro.cores, "Leave core files in the guest");
   repro_cmd->add_option("--cores", repro.cores_dir, "Where core files go")->type_name("DIR");
   repro_cmd->add_flag("!--no-snapshot", repro.snapshots, "Boot the guest cold instead of restoring it");

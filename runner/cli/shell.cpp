@@ -39,17 +39,13 @@ constexpr const char* kApplets = "/tmp/.archmatrix-shell/bin";
 
 }  // namespace
 
-int run_shell(const ShellOptions& o) {
-  Progress progress(false);
-  progress.set_silent(!o.verbose && !::isatty(2));
+FollowUp shell_job(const plan::Cell& cell, const CommonOptions& common, const std::vector<fs::path>& programs,
+                   const std::vector<fs::path>& lib_dirs, bool root, Progress& progress) {
   const auto log = [&](std::string_view m) { progress.log(m); };
-  const NamedTarget named = name_target(o.common, o.cell, "");
-  const plan::Cell& cell = *named.cell;
-  const fs::path cache = util::cache_root();
-
   auto payload = std::make_shared<prepare::ProgramPayload>();
   const fs::path busybox =
-      prepare::TargetPackages(cache, log).root(prepare::PackageRequest{"shell", "busybox-static", {"busybox-static"}}, cell.arch) /
+      prepare::TargetPackages(util::cache_root(), log)
+          .root(prepare::PackageRequest{"shell", "busybox-static", {"busybox-static"}}, cell.arch) /
       "bin/busybox";
   prepare::require_elf(busybox, cell.arch, true);
   payload->exec_path = kBusybox;
@@ -61,7 +57,7 @@ int run_shell(const ShellOptions& o) {
   for (const auto& s : cell.scenarios)
     if (!s.unsupported) per_arch[cell.arch].push_back(s.spec);
   try {
-    auto built = build_scenario_binaries(o.common.root, per_arch, log);
+    auto built = build_scenario_binaries(common.root, per_arch, log);
     if (auto b = built.binaries.find(cell.arch); b != built.binaries.end()) {
       for (const auto& [name, host] : b->second.scenarios) {
         payload->files.push_back({host, "/archmatrix/bin/" + name, 0755});
@@ -73,28 +69,41 @@ int run_shell(const ShellOptions& o) {
     std::cerr << "archmatrix shell: warning: the scenarios' binaries are not in this shell: " << e.what() << "\n";
   }
   // --program: as exec sends a program, with its loader and libraries.
-  for (const auto& p : o.programs) {
-    prepare::LibrarySearch search{o.lib_dirs, {}, {}, prepare::target_library_dirs(cell.arch)};
+  for (const auto& p : programs) {
+    prepare::LibrarySearch search{lib_dirs, {}, {}, prepare::target_library_dirs(cell.arch)};
     auto pp = prepare::program_payload(p, cell.arch, search);
     payload->files.insert(payload->files.end(), pp.files.begin(), pp.files.end());
   }
+  FollowUp job;
+  job.payload = std::move(payload);
+  job.root = root;
+  job.args = {"sh", "-c", fmt::format("mkdir -p {0} && {1} --install -s {0} && exec {1} sh -i", kApplets, kBusybox)};
+  const char* term = std::getenv("TERM");
+  job.env = {fmt::format("PATH={}:/archmatrix/bin:/archmatrix/exec:/usr/sbin:/usr/bin:/sbin:/bin", kApplets),
+             fmt::format("TERM={}", term && *term ? term : "vt100"), fmt::format("PS1={}:\\w\\$ ", cell.id)};
+  return job;
+}
+
+int run_shell(const ShellOptions& o) {
+  Progress progress(false);
+  progress.set_silent(!o.verbose && !::isatty(2));
+  const NamedTarget named = name_target(o.common, o.cell, "");
+  const plan::Cell& cell = *named.cell;
+  auto job = shell_job(cell, o.common, o.programs, o.lib_dirs, !o.nobody, progress);
 
   ExecOptions ex;
   ex.common = o.common;
   ex.common.cells = {cell.id};
   ex.jobs = 1;
   ex.snapshots = o.snapshots;
-  ex.program = busybox;
-  ex.payload = std::move(payload);
+  ex.program = job.payload->files.front().host;
+  ex.payload = job.payload;
   ex.tty = true;
-  ex.root_user = !o.nobody;
+  ex.root_user = job.root;
   ex.verbose = o.verbose;
   ex.qemu_dir = o.qemu_dir;
-  ex.args = {"sh", "-c",
-             fmt::format("mkdir -p {0} && {1} --install -s {0} && exec {1} sh -i", kApplets, kBusybox)};
-  const char* term = std::getenv("TERM");
-  ex.env = {fmt::format("PATH={}:/archmatrix/bin:/archmatrix/exec:/usr/sbin:/usr/bin:/sbin:/bin", kApplets),
-            fmt::format("TERM={}", term && *term ? term : "vt100"), fmt::format("PS1={}:\\w\\$ ", cell.id)};
+  ex.args = job.args;
+  ex.env = job.env;
   if (::isatty(2))
     std::cerr << fmt::format("archmatrix shell: {} (leave with exit, Ctrl-D or Ctrl-])\n", cell.id);
   return run_exec(ex);

@@ -3,7 +3,9 @@
 // commands and answers from the guest (tmpfs's block size is the 16K page
 // size), learns the terminal's size and its changes, passes `exit N`
 // through as the status, Ctrl-] leaves at once, SIGTERM ends it, and every
-// way out leaves the terminal's modes as they were before.
+// way out leaves the terminal's modes as they were before. `repro --shell`
+// opens the same shell in the guest a scenario just ran in, after its
+// output, with what it left in /tmp, and the repro's verdict after it.
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,6 +19,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
+#include <string>
+#include <vector>
 
 #include "run_helpers.h"
 
@@ -31,7 +36,8 @@ bool same_modes(const termios& a, const termios& b) {
 
 class Terminal {
  public:
-  explicit Terminal(unsigned short rows = 33, unsigned short cols = 101) {
+  explicit Terminal(std::vector<std::string> args = {"shell", kCell}, unsigned short rows = 33,
+                    unsigned short cols = 101) {
     winsize ws{};
     ws.ws_row = rows;
     ws.ws_col = cols;
@@ -44,7 +50,11 @@ class Terminal {
       ::ioctl(slave_, TIOCSCTTY, 0);
       ::dup2(slave_, 0), ::dup2(slave_, 1), ::dup2(slave_, 2);
       ::close(master_);
-      ::execl(ARCHMATRIX_BIN, ARCHMATRIX_BIN, "shell", "--matrix", matrix.c_str(), kCell, nullptr);
+      args.insert(args.begin() + 1, {"--matrix", matrix});
+      std::vector<char*> argv{const_cast<char*>(ARCHMATRIX_BIN)};
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(ARCHMATRIX_BIN, argv.data());
       ::_exit(127);
     }
   }
@@ -137,6 +147,38 @@ TEST(Shell, SigtermRestoresTheTerminal) {
   ASSERT_TRUE(t.read_until(std::string(kCell) + ":/")) << t.seen();  // the prompt: cell:cwd
   ::kill(t.pid(), SIGTERM);
   EXPECT_EQ(t.wait(), 130) << t.seen();
+  EXPECT_TRUE(t.modes_restored());
+}
+
+TEST(Shell, ReproShellOpensInTheGuestTheScenarioRanIn) {
+  // A scenario that leaves a file in its cwd (/tmp) and fails.
+  const fs::path pack = scratch("repro-shell") / "pack";
+  fs::create_directories(pack / "leaves-a-file");
+  std::ofstream(pack / "leaves-a-file" / "scenario.yaml") << "name: leaves-a-file\n"
+                                                            "summary: writes /tmp/left-behind and exits 1\n"
+                                                            "build:\n  sources: [leave.c]\n  link: static\n"
+                                                            "run:\n  timeout: 30\n";
+  std::ofstream(pack / "leaves-a-file" / "leave.c") << R"(#include <stdio.h>
+int main(void) {
+  FILE *f = fopen("left-behind", "w");
+  if (!f) return 2;
+  fprintf(f, "LEFT=by-the-scenario\n");
+  fclose(f);
+  printf("wrote it\n");
+  return 1;
+}
+)";
+  Terminal t({"repro", "--scenarios", pack.string(), kCell, "leaves-a-file", "--shell"});
+  ASSERT_TRUE(t.read_until("wrote it")) << t.seen();
+  ASSERT_TRUE(t.read_until("a shell in the same guest", 60)) << t.seen();
+  ASSERT_TRUE(t.read_until(std::string(kCell) + ":/", 60)) << t.seen();
+  t.type("cat left-behind; stat -f -c 'BLOCK=%S' .\r");
+  ASSERT_TRUE(t.read_until("LEFT=by-the-scenario", 60)) << t.seen();
+  ASSERT_TRUE(t.read_until("BLOCK=16384", 60)) << t.seen();
+  t.type("exit 0\r");
+  // The verdict is the scenario's, not the shell's.
+  EXPECT_EQ(t.wait(), 1) << t.seen();
+  EXPECT_NE(t.seen().find("FAIL        leaves-a-file"), std::string::npos) << t.seen();
   EXPECT_TRUE(t.modes_restored());
 }
 
