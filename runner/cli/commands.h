@@ -71,6 +71,7 @@ struct ExecOptions {
   /// --gdb: "" no; "wait": the program starts stopped under the target's
   /// gdbserver and the gdb-multiarch command is printed; "run": and started.
   std::string gdb;
+  bool kernel_gdb = false;  ///< QEMU's gdbstub, the guest stopped at its first instruction (built kernels)
   bool cores = true;                   ///< bring back core files (--no-cores: leave them)
   std::filesystem::path cores_dir;     ///< --cores DIR: where they go, one subdirectory per cell
   std::shared_ptr<const ScenarioTarget> scenario;  ///< set by repro: judge as run does
@@ -94,6 +95,7 @@ struct ReproOptions {
   bool strace = false, cores = true, snapshots = true, verbose = false;
   std::string gdb;  ///< as ExecOptions::gdb
   bool shell = false;  ///< --shell: the cell's shell in the same guest after the scenario
+  bool kernel_gdb = false;  ///< as ExecOptions::kernel_gdb
   std::filesystem::path cores_dir;
   std::string qemu_dir;
 };

@@ -43,6 +43,7 @@
 #include "exec/qemu_command.h"
 #include "guest/guest.h"
 #include "prepare/cell_image.h"
+#include "prepare/kernel_build.h"
 #include "prepare/kernel_image.h"
 #include "prepare/dynamic_closure.h"
 #include "prepare/kernel_modules.h"
@@ -490,6 +491,28 @@ class GdbSession {
   struct sigaction old_int_{}, old_quit_{};
 };
 
+// --kernel-gdb: QEMU's gdbstub on a socket in `work`, the guest stopped
+// before its first instruction and booted with nokaslr (symbols at their
+// link addresses), no boot timeout; the command that debugs it is printed.
+void stop_for_kernel_gdb(guest::StartOptions& so, const prepare::KernelArtifact& kernel, const std::string& cell_id,
+                         const fs::path& work) {
+  const auto vmlinux = prepare::built_vmlinux(util::cache_root(), kernel);
+  if (!vmlinux)
+    throw ExecFailure{kFailed, fmt::format("--kernel-gdb: the cache entry of {}'s kernel has no vmlinux (built before "
+                                           "archmatrix kept it); `archmatrix kernels clean` and a new build keep it",
+                                           cell_id)};
+  const fs::path socket = work / "kernel-gdb.sock";
+  for (std::size_t i = 0; i + 1 < so.qemu_argv.size(); ++i)
+    if (so.qemu_argv[i] == "-append") so.qemu_argv[i + 1] += " nokaslr";
+  for (const std::string& a : std::vector<std::string>{"-gdb", "unix:" + socket.string() + ",server=on,wait=off", "-S"})
+    so.qemu_argv.push_back(a);
+  so.boot_timeout = std::chrono::hours(24);
+  std::cerr << fmt::format("archmatrix exec: {}: the guest waits, stopped before its kernel's first instruction; "
+                           "debug the kernel with:\n  {}\n",
+                           cell_id, shell_command({"gdb-multiarch", "-ex", "target remote " + socket.string(),
+                                                   vmlinux->string()}));
+}
+
 // A job on a pseudo-terminal of this terminal's size that follows its
 // resizes; Ctrl-] leaves.
 void on_terminal(guest::RunRequest& r) {
@@ -551,10 +574,12 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     if (debugger != prep.gdbserver.end()) so.gdb_socket = work / "gdb.sock";
 
     std::unique_ptr<guest::Guest> g;
-    if (o.snapshots) g = restore_guest(cell, prep, o, kernel, modules, so, oc, sinks);
+    // --kernel-gdb boots cold, stopped before the kernel's first instruction.
+    if (o.snapshots && !o.kernel_gdb) g = restore_guest(cell, prep, o, kernel, modules, so, oc, sinks);
     if (!g) {
       const auto initrd = prepare::write_channel_image(prep.agents.at(cell.arch), modules, so.nonce, work);
       so.qemu_argv = exec::qemu_argv(cell, {kernel.image, initrd, o.qemu_dir});
+      if (o.kernel_gdb) stop_for_kernel_gdb(so, kernel, cell.id, work);
       oc.qemu_argv = so.qemu_argv;
       if (!cwd.empty()) so.shares = {{cwd, kCwdTag}};
       g = guest::Guest::start(so);
@@ -818,6 +843,16 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
   LoadedPlan lp = load_and_plan(o.common);
   Selection sel = select_cells(lp, o);
   const bool many = sel.cells.size() > 1;
+  if (o.kernel_gdb) {
+    // One kernel at the controls at a time, and one with its symbols.
+    if (many) throw ExecFailure{util::kExitBadInput, "--kernel-gdb takes one cell (--cell CELL)"};
+    for (const auto* c : sel.cells)
+      if (c->kernel->source != config::KernelSource::built)
+        throw ExecFailure{util::kExitBadInput,
+                          fmt::format("--kernel-gdb: {} runs Debian's kernel, whose symbols are in a -dbg package "
+                                      "archmatrix does not fetch; use a cell with a built kernel (source=built)",
+                                      c->id)};
+  }
   // Listed when the user asked for "every cell" (no --cell) or for several;
   // a chosen single cell keeps stderr the program's alone.
   for (const auto& [id, why] : sel.skipped)

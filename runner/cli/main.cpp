@@ -33,6 +33,12 @@ void add_gdb_option(CLI::App* cmd, std::string& gdb) {
       ->type_name("[=run]");
 }
 
+void add_kernel_gdb_option(CLI::App* cmd, bool& kernel_gdb) {
+  cmd->add_flag("--kernel-gdb", kernel_gdb,
+                "Boot the cell's built kernel stopped before its first instruction under QEMU's gdbstub, with "
+                "nokaslr, and print the gdb-multiarch command that debugs it with its vmlinux");
+}
+
 void add_project(CLI::App* cmd, cli::CommonOptions& o) {
   cmd->add_option("--matrix", o.matrix, "Matrix file (default: <root>/matrix.yaml)");
   cmd->add_option("--root", o.root, "Project directory (default: the data directory)")->check(CLI::ExistingDirectory);
@@ -111,6 +117,7 @@ int main(int argc, char** argv) {
   exec_cmd->add_flag("!--no-snapshot", ex.snapshots,
                      "Boot every guest cold instead of restoring its cell's saved ready state");
   add_gdb_option(exec_cmd, ex.gdb);
+  add_kernel_gdb_option(exec_cmd, ex.kernel_gdb);
   exec_cmd->add_flag("--strace", ex.strace,
                      "Run the program under Debian's strace -f of the target arch; the trace goes to "
                      "<out>/cells/<id>/strace.txt, or ./archmatrix-strace/<id>.txt without --out");
@@ -156,6 +163,7 @@ int main(int argc, char** argv) {
                         "the cell on");
   repro_cmd->add_flag("--strace", repro.strace, "Run the scenario under Debian's strace -f of the target arch");
   add_gdb_option(repro_cmd, repro.gdb);
+  add_kernel_gdb_option(repro_cmd, repro.kernel_gdb);
   repro_cmd->add_flag("--shell", repro.shell,
                       "Then open the cell's shell (as `shell CELL`) in the same guest, /tmp as the scenario left it");
   repro_cmd->add_flag("!--no-cores", repro.cores, "Leave core files in the guest");

@@ -98,6 +98,7 @@ int run_repro(const ReproOptions& o) {
   ex.qemu_dir = o.qemu_dir;
   ex.strace = o.strace;
   ex.gdb = o.gdb;
+  ex.kernel_gdb = o.kernel_gdb;
   if (o.shell) ex.then = std::make_shared<FollowUp>(shell_job(cell, o.common, {}, {}, true, progress));
   ex.cores = o.cores;
   ex.cores_dir = o.cores_dir;

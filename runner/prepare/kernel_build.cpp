@@ -290,6 +290,7 @@ KernelArtifact KernelBuilder::build(const config::KernelRecipe& k, int make_jobs
     fs::remove_all(work);
     fs::create_directories(work);
     fs::copy_file(image, work / "vmlinuz");
+    fs::copy_file(obj / "vmlinux", work / "vmlinux");  // its symbols, for exec --kernel-gdb
     fs::copy_file(obj / ".config", work / "config");
     fs::copy_file(obj / "build.log", work / "build.log");
     fs::copy_file(obj / "archmatrix-fragments.config", work / "fragments.config");
@@ -315,6 +316,25 @@ KernelArtifact KernelBuilder::build(const config::KernelRecipe& k, int make_jobs
   util::write_file_atomic(
       record, json{{"recipe", k.id}, {"inputs_key", inputs_key}, {"cache_key", key}, {"known", known}}.dump(2) + "\n");
   return *art;
+}
+
+std::optional<fs::path> built_vmlinux(const fs::path& cache_root, const KernelArtifact& kernel) {
+  const fs::path entry = kernel.image.parent_path();
+  if (fs::exists(entry / "vmlinux")) return entry / "vmlinux";
+  std::error_code ec;
+  const std::string config = fs::exists(entry / "config") ? util::read_file(entry / "config") : "";
+  if (config.empty()) return std::nullopt;
+  for (fs::directory_iterator it(cache_root / "kbuild", ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path obj = it->path();
+    if (!fs::exists(obj / "vmlinux") || !fs::exists(obj / ".config") || util::read_file(obj / ".config") != config)
+      continue;
+    const fs::path tmp = entry / fmt::format(".vmlinux-{}", ::getpid());
+    fs::copy_file(obj / "vmlinux", tmp, fs::copy_options::overwrite_existing, ec);
+    if (!ec) fs::rename(tmp, entry / "vmlinux", ec);
+    if (!ec) return entry / "vmlinux";
+    fs::remove(tmp, ec);
+  }
+  return std::nullopt;
 }
 
 }  // namespace archmatrix::prepare

@@ -33,6 +33,13 @@ struct KernelSourceTree {
   std::filesystem::path tree;  ///< contains Makefile, Kconfig, arch/...
 };
 
+/// The ELF vmlinux (symbols, for `exec --kernel-gdb`) of a built kernel's
+/// cache entry: kept beside its image since entries have it; for an older
+/// entry, copied in from the recipe's object tree when that tree's .config
+/// is the entry's. nullopt when neither has it.
+std::optional<std::filesystem::path> built_vmlinux(const std::filesystem::path& cache_root,
+                                                   const KernelArtifact& kernel);
+
 class KernelBuilder {
  public:
   /// status(kernel id, what it is doing): called from the building thread,

@@ -5,7 +5,10 @@
 // main, continues to the SIGSEGV and names the faulting function, with the
 // program's shared libraries resolved through the printed sysroot.
 // --gdb=run starts gdb-multiarch itself, which here reads its commands
-// from stdin.
+// from stdin. --kernel-gdb stops a built kernel before its first
+// instruction under QEMU's gdbstub; the printed command, with the kernel's
+// vmlinux, breaks in start_kernel, and after gdb detaches the guest boots
+// and the program's status comes back.
 
 #include <gtest/gtest.h>
 
@@ -27,14 +30,15 @@ int main(void) {
 }
 )";
 
-// The line after "debug it with:" in `log`, once it is there.
-std::string printed_command(const fs::path& log, std::chrono::seconds limit) {
+// The line after `intro` ("debug it with:") in `log`, once it is there.
+std::string printed_command(const fs::path& log, std::chrono::seconds limit,
+                            const std::string& intro = "debug it with:") {
   const auto end = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < end) {
     const std::string text = slurp(log);
-    const auto at = text.find("debug it with:\n  ");
+    const auto at = text.find(intro + "\n  ");
     if (at != std::string::npos) {
-      const auto from = at + 17, to = text.find('\n', from);
+      const auto from = at + intro.size() + 3, to = text.find('\n', from);
       if (to != std::string::npos) return text.substr(from, to - from);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -97,6 +101,35 @@ TEST_P(ExecGdb, GdbRunStartsGdbMultiarchOnOurTerminal) {
   EXPECT_NE(r.log.find("Breakpoint 1, main ()"), std::string::npos) << r.log;
   EXPECT_NE(r.log.find("in archmatrix_crash_here (p="), std::string::npos) << r.log;
   EXPECT_EQ(r.exit_code, 0) << r.log;  // gdbserver's, after gdb's `kill`
+}
+
+TEST(ExecKernelGdb, TheBuiltKernelStopsForGdbAndBootsOnWhenItDetaches) {
+  const fs::path dir = scratch("exec-kernel-gdb");
+  ASSERT_TRUE(build_static_program(dir, "int main(void) { return 3; }\n"));
+  const fs::path log = dir / "exec.log";
+  const pid_t pid = spawn({"exec", "--matrix", ARCHMATRIX_SOURCE_ROOT "/tests/integration/matrix.yaml", "--cell",
+                           "aarch64-64k-va48", "--kernel-gdb", "--", (dir / "prog").string()},
+                          log);
+  const std::string cmd = printed_command(log, std::chrono::seconds(300), "debug the kernel with:");
+  ASSERT_NE(cmd.find("/vmlinux"), std::string::npos) << slurp(log);
+  const auto sock = cmd.find("target remote ");
+  ASSERT_NE(sock, std::string::npos) << cmd;
+  const fs::path socket = cmd.substr(sock + 14, cmd.find('\'', sock) - sock - 14);
+  for (int i = 0; i < 100 && !fs::exists(socket); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto gdb = sh("timeout 300 " + cmd + " -batch -ex 'hbreak start_kernel' -ex continue -ex bt -ex delete -ex detach");
+  EXPECT_NE(gdb.log.find("in start_kernel ()"), std::string::npos) << gdb.log;
+  EXPECT_NE(gdb.log.find("#0  "), std::string::npos) << gdb.log;
+  EXPECT_EQ(wait_exit(pid), 3) << slurp(log);
+}
+
+TEST(ExecKernelGdb, ADebianKernelIsRefusedBeforeAnythingBoots) {
+  const fs::path dir = scratch("exec-kernel-gdb-debian");
+  ASSERT_TRUE(build_static_program(dir, "int main(void) { return 0; }\n"));
+  const auto r = run_archmatrix({"exec", "--matrix", ARCHMATRIX_SOURCE_ROOT "/tests/integration/matrix.yaml", "--cell",
+                                 "aarch64-16k-6.12", "--kernel-gdb", "--", (dir / "prog").string()},
+                                dir / "exec.log");
+  EXPECT_EQ(r.exit_code, 2) << r.log;
+  EXPECT_NE(r.log.find("--kernel-gdb: aarch64-16k-6.12 runs Debian's kernel"), std::string::npos) << r.log;
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, ExecGdb,
