@@ -30,6 +30,7 @@ struct RunOptions {
   bool refresh_kernels = false;
   std::filesystem::path resume;  ///< --resume DIR: complete the report in DIR
   int rerun_failures = 0;        ///< --rerun-failures N: attempts after the first for a failed scenario
+  bool strace_failures = false;  ///< --strace-failures: the last of them under strace (as repro --strace)
   std::string qemu_dir;  ///< run qemu-system-* from here (tests' fake QEMU)
 };
 
@@ -79,6 +80,9 @@ struct ExecOptions {
   /// of `program` and its closure (`program` still names the arch).
   std::shared_ptr<const prepare::ProgramPayload> payload;
   bool tty = false;  ///< set by shell: a pseudo-terminal in the guest, ours in raw mode, Ctrl-] leaves
+  /// Set by run --strace-failures: the program's output goes only to `out`'s
+  /// files and reports, nothing to our stdout or stderr, and no verdict is printed.
+  bool quiet = false;
   std::shared_ptr<const FollowUp> then;  ///< set by repro --shell: run after the program, in its guest
   std::vector<std::string> gets;  ///< --get GUESTPATH: files back after the program, into
                                   ///< out/cells/<id>/files/, or the current directory without `out`
@@ -133,6 +137,10 @@ FollowUp shell_job(const plan::Cell& cell, const CommonOptions& common,
                    const std::vector<std::filesystem::path>& programs,
                    const std::vector<std::filesystem::path>& lib_dirs, bool root, Progress& progress);
 int run_repro(const ReproOptions& o);
+/// What repro runs: exec's options for the scenario's guest binary, judged
+/// as `run` judges it. Throws util::Error for unknown names (bad input) and
+/// a scenario that does not build.
+ExecOptions repro_exec_options(const ReproOptions& o, Progress& progress);
 /// Returns the program's exit status, or 124/125/126/130 (see exec.cpp).
 int run_exec(const ExecOptions& o);
 int run_run(const RunOptions& o);

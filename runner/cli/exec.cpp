@@ -491,6 +491,13 @@ class GdbSession {
   struct sigaction old_int_{}, old_quit_{};
 };
 
+fs::path make_work_dir() {
+  const char* tmpdir = ::getenv("TMPDIR");
+  std::string t = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/archmatrix-exec-XXXXXX";
+  if (!::mkdtemp(t.data())) throw ExecFailure{kFailed, "cannot create a directory like " + t};
+  return t;
+}
+
 // --kernel-gdb: QEMU's gdbstub on a socket in `work`, the guest stopped
 // before its first instruction and booted with nokaslr (symbols at their
 // link addresses), no boot timeout; the command that debugs it is printed.
@@ -555,6 +562,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
   CellOutcome oc;
   const auto t0 = Clock::now();
   oc.console = work / "console.log";
+  fs::path socket_dir_made;  // removed when the guest is gone
   try {
     if (auto it = prep.kernel_errors.find(cell.kernel->id); it != prep.kernel_errors.end())
       throw ExecFailure{kFailed, "kernel " + cell.kernel->id + ": " + it->second};
@@ -570,8 +578,15 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     const auto& t = lp.project.matrix.timeouts;
     so.boot_timeout = std::chrono::milliseconds(static_cast<long long>(t.boot_s * t.tcg_scale * 1000));
     const std::string& cwd = prep.cwd;
+    // A unix socket's path has at most 107 bytes: a deep --out gets its
+    // sockets in a short private directory instead.
+    if ((work / "kernel-gdb.sock").native().size() > 100) {
+      so.socket_dir = make_work_dir();
+      socket_dir_made = so.socket_dir;
+    }
+    const fs::path sockets = so.socket_dir.empty() ? work : so.socket_dir;
     const auto debugger = prep.gdbserver.find(cell.arch);
-    if (debugger != prep.gdbserver.end()) so.gdb_socket = work / "gdb.sock";
+    if (debugger != prep.gdbserver.end()) so.gdb_socket = sockets / "gdb.sock";
 
     std::unique_ptr<guest::Guest> g;
     // --kernel-gdb boots cold, stopped before the kernel's first instruction.
@@ -579,7 +594,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     if (!g) {
       const auto initrd = prepare::write_channel_image(prep.agents.at(cell.arch), modules, so.nonce, work);
       so.qemu_argv = exec::qemu_argv(cell, {kernel.image, initrd, o.qemu_dir});
-      if (o.kernel_gdb) stop_for_kernel_gdb(so, kernel, cell.id, work);
+      if (o.kernel_gdb) stop_for_kernel_gdb(so, kernel, cell.id, sockets);
       oc.qemu_argv = so.qemu_argv;
       if (!cwd.empty()) so.shares = {{cwd, kCwdTag}};
       g = guest::Guest::start(so);
@@ -674,7 +689,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
       fs::create_directories(sinks.strace_file.parent_path(), ec);
       if (auto why = g->get(kStraceOutput, sinks.strace_file))
         std::cerr << ("archmatrix exec: warning: --strace: " + util::terminal_text(*why) + "\n");
-      else
+      else if (!o.quiet)
         std::cerr << ("archmatrix exec: " + cell.id + ": strace: " + sinks.strace_file.string() + "\n");
     }
     g->close();
@@ -701,6 +716,10 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
   // A guest that died of a kernel oops or panic: the program's doing, most
   // likely, and reported as such (CRASH in the report, status 125).
   if (oc.status == kFailed && !oc.interrupted) oc.crash_title = guest::crash_title_in(oc.console);
+  if (!socket_dir_made.empty()) {
+    std::error_code ec;
+    fs::remove_all(socket_dir_made, ec);
+  }
   oc.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
   return oc;
 }
@@ -830,12 +849,6 @@ void print_table(const std::vector<const plan::Cell*>& cells, const std::vector<
 }
 
 // A private directory for one cell's guest when nothing asked to keep it.
-fs::path make_work_dir() {
-  const char* tmpdir = ::getenv("TMPDIR");
-  std::string t = std::string(tmpdir && *tmpdir ? tmpdir : "/tmp") + "/archmatrix-exec-XXXXXX";
-  if (!::mkdtemp(t.data())) throw ExecFailure{kFailed, "cannot create a directory like " + t};
-  return t;
-}
 
 int exec_cells(const ExecOptions& o, Progress& progress) {
   auto puts = parse_puts(o.puts);  // bad file arguments: nothing boots
@@ -945,13 +958,14 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
           perr->feed(b);
         };
       } else {
-        sinks.out = [&, out_file](std::string_view b) {
+        const bool quiet = o.quiet;
+        sinks.out = [&, out_file, quiet](std::string_view b) {
           if (out_file->is_open()) out_file->write(b.data(), static_cast<std::streamsize>(b.size()));
-          write_fd(1, b, out_broken);
+          if (!quiet) write_fd(1, b, out_broken);
         };
-        sinks.err = [&, err_file](std::string_view b) {
+        sinks.err = [&, err_file, quiet](std::string_view b) {
           if (err_file->is_open()) err_file->write(b.data(), static_cast<std::streamsize>(b.size()));
-          write_fd(2, b, err_broken);
+          if (!quiet) write_fd(2, b, err_broken);
         };
       }
       ExecOptions cell_o = o;
@@ -1014,7 +1028,7 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
     std::cerr << "archmatrix repro: no verdict under --gdb (the status is gdbserver's)\n";
     return status;
   }
-  if (o.scenario && !outcomes.empty() && !outcomes[0].guest_status.empty()) {
+  if (o.scenario && !o.quiet && !outcomes.empty() && !outcomes[0].guest_status.empty()) {
     const auto run = scenario_run(outcomes[0], *o.scenario);
     return print_scenario_verdict(*sel.cells[0], verdict::judge(*sel.cells[0], run), *o.scenario);
   }

@@ -86,6 +86,9 @@ int main(int argc, char** argv) {
                       "Run each failed scenario again, up to N times, in a fresh boot of its cell; one that "
                       "passes is FLAKY")
       ->check(CLI::Range(0, 100));
+  run_cmd->add_flag("--strace-failures", run.strace_failures,
+                    "With --rerun-failures: the last attempt of a failure runs under Debian's strace -f (as "
+                    "repro --strace), its trace kept with the attempt");
   run_cmd->add_flag("--refresh-kernels", run.refresh_kernels,
                     "Resolve Debian kernel packages again instead of reusing the recorded versions");
   run_cmd->add_option("--qemu-dir", run.qemu_dir, "Directory holding the qemu-system-* programs to use")
@@ -228,6 +231,9 @@ int main(int argc, char** argv) {
     if (ex.jobs == 0) ex.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (run.jobs == 0) run.jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
     if (!run.resume.empty()) run.out = run.resume;
+    if (run.strace_failures && run.rerun_failures < 1)
+      throw util::Error("--strace-failures needs --rerun-failures N (N >= 1): it is the last rerun",
+                        util::kExitBadInput);
     if (*run_cmd) return cli::run_run(run);
     if (*exec_cmd) return cli::run_exec(ex);
     if (*repro_cmd) return cli::run_repro(repro);

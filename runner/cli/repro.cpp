@@ -56,6 +56,10 @@ void check_from(const fs::path& from, const std::string& cell_id) {
 int run_repro(const ReproOptions& o) {
   Progress progress(false);
   progress.set_silent(!o.verbose && !::isatty(2));
+  return run_exec(repro_exec_options(o, progress));
+}
+
+ExecOptions repro_exec_options(const ReproOptions& o, Progress& progress) {
   const NamedTarget named = name_target(o.common, o.cell, o.target);
   const auto& cell = *named.cell;
   const std::string& name = named.scenario->spec->name;
@@ -104,7 +108,7 @@ int run_repro(const ReproOptions& o) {
   ex.cores_dir = o.cores_dir;
   ex.scenario = std::move(target);
   ex.payload = std::move(payload);
-  return run_exec(ex);
+  return ex;
 }
 
 }  // namespace archmatrix::cli

@@ -2,6 +2,7 @@
 // -> verdict -> report. The only place that wires real implementations together.
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -148,10 +149,64 @@ JobOrError make_job(const LoadedPlan& lp, const plan::Cell& cell, const Prepared
   return r;
 }
 
+// --strace-failures: the last attempt of each still-failing scenario runs
+// as `repro --strace` runs it (exec's guest, restored; Debian's strace -f of
+// the target arch), judged as `run` judges it; the trace is kept with the
+// attempt. Its files are in cells/<id>/attempt-k/<scenario>/.
+void strace_attempt(const LoadedPlan& lp, const RunOptions& o, const fs::path& out, report::RunSummary& summary,
+                    std::vector<std::set<std::string>>& failing, int attempt, Progress& progress) {
+  // exec installs its own handlers for SIGINT, SIGTERM and SIGHUP: run's come back after.
+  struct sigaction saved[3];
+  const int signals[3] = {SIGINT, SIGTERM, SIGHUP};
+  for (int k = 0; k < 3; ++k) ::sigaction(signals[k], nullptr, &saved[k]);
+  bool stop = false;
+  for (std::size_t i = 0; i < lp.plan.cells.size() && !stop; ++i) {
+    const auto& cell = lp.plan.cells[i];
+    const std::set<std::string> names = failing[i];  // fold_rerun's passes leave it
+    for (const std::string& name : names) {
+      const std::string rel = fmt::format("cells/{}/attempt-{}/{}", cell.id, attempt, name);
+      progress.log(fmt::format("attempt {}: {} on {} under strace", attempt, name, cell.id));
+      ReproOptions ro;
+      ro.common = o.common;
+      ro.cell = cell.id;
+      ro.target = name;
+      ro.out = out / rel;
+      ro.strace = true;
+      ro.qemu_dir = o.qemu_dir;
+      try {
+        auto ex = repro_exec_options(ro, progress);
+        ex.quiet = true;
+        ex.env.push_back(fmt::format("ARCHMATRIX_ATTEMPT={}", attempt));  // as run's agent says it
+        if (run_exec(ex) == util::kExitInterrupted) {
+          stop = true;
+          break;
+        }
+        const auto again = report::read_report(ro.out / "report.json");
+        const report::ScenarioRow* row = nullptr;
+        for (const auto& c : again.cells)
+          if (c.id == cell.id) row = report::find_scenario(c, name);
+        if (!row) throw util::Error("its report has no result for it");
+        for (auto& first : summary.cells[i].scenarios) {
+          if (first.scenario != name) continue;
+          const bool still = report::fold_rerun(first, *row, attempt, rel + "/cells/" + cell.id + "/console.log",
+                                                summary.cells[i].console_log);
+          if (fs::exists(ro.out / "cells" / cell.id / "strace.txt"))
+            first.attempts.back().trace = rel + "/cells/" + cell.id + "/strace.txt";
+          if (!still) failing[i].erase(name);
+        }
+      } catch (const std::exception& e) {
+        progress.log(fmt::format("{}: {}: no attempt under strace: {}", cell.id, name, e.what()));
+      }
+    }
+  }
+  for (int k = 0; k < 3; ++k) ::sigaction(signals[k], &saved[k], nullptr);
+}
+
 // `run --rerun-failures N`: each scenario that failed runs again, in a fresh
 // boot of its cell with only the cell's still-failing scenarios, until it
 // passes (FLAKY) or has had N more attempts. Attempt k's files are in
-// cells/<id>/attempt-k/.
+// cells/<id>/attempt-k/. With --strace-failures the last attempt runs under
+// strace (strace_attempt).
 void rerun_failures(const LoadedPlan& lp, const Prepared& prep, const RunOptions& o, const fs::path& out,
                     report::RunSummary& summary, Progress& progress) {
   std::vector<std::set<std::string>> failing(lp.plan.cells.size());
@@ -160,6 +215,10 @@ void rerun_failures(const LoadedPlan& lp, const Prepared& prep, const RunOptions
     failing[i].insert(names.begin(), names.end());
   }
   for (int attempt = 2; attempt <= o.rerun_failures + 1 && !util::interrupted(); ++attempt) {
+    if (o.strace_failures && attempt == o.rerun_failures + 1) {
+      strace_attempt(lp, o, out, summary, failing, attempt, progress);
+      return;
+    }
     std::vector<exec::CellJob> jobs;
     std::vector<std::size_t> job_cell;
     std::size_t scenarios = 0;

@@ -280,14 +280,15 @@ std::unique_ptr<Guest::Impl> Guest::launch(const StartOptions& o, bool monitor) 
   impl->console = o.work_dir / "console.log";
   impl->qemu_log = o.work_dir / "qemu.log";
   impl->nonce = o.nonce;
-  const fs::path sock_path = o.work_dir / "channel.sock";
+  const fs::path sockets = o.socket_dir.empty() ? o.work_dir : o.socket_dir;
+  const fs::path sock_path = sockets / "channel.sock";
   impl->listen_fd = listen_at(sock_path);
   std::vector<std::string> argv = o.qemu_argv;
   for (auto& a : channel_qemu_args(o.machine_kind, sock_path, o.gdb_socket)) argv.push_back(a);
   for (std::size_t i = 0; i < o.shares.size(); ++i)
     for (auto& a : share_qemu_args(o.machine_kind, o.shares[i], static_cast<int>(i))) argv.push_back(a);
   if (monitor) {
-    const fs::path qmp_path = o.work_dir / "qmp.sock";
+    const fs::path qmp_path = sockets / "qmp.sock";
     impl->qmp_listen_fd = listen_at(qmp_path);
     for (const char* a : {"-chardev", "-mon"}) argv.push_back(a), argv.push_back("");
     argv[argv.size() - 3] = "socket,id=ammon,path=" + qmp_path.string();

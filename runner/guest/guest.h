@@ -39,7 +39,10 @@ struct Share {
 
 struct StartOptions {
   std::vector<std::string> qemu_argv;   ///< without the channel devices; start() adds them
-  std::filesystem::path work_dir;        ///< private directory for the socket and logs
+  std::filesystem::path work_dir;        ///< private directory for the logs (and the sockets, unless socket_dir)
+  /// Where the unix sockets go when work_dir is too deep for one (a socket
+  /// path has at most 107 bytes); empty: work_dir.
+  std::filesystem::path socket_dir;
   std::chrono::milliseconds boot_timeout{120000};
   std::string machine_kind;              ///< "pci" (x86 q35) or "mmio" (arm virt)
   std::string nonce;                     ///< the initramfs plan's nonce: facts() needs it

@@ -159,14 +159,29 @@ std::string output_block(const char* name, const std::string& text, std::uint64_
   return fmt::format("<h4>{}</h4><pre>{}</pre>\n", head, html_escape(text));
 }
 
+// A path a report names, as a link that can only be relative to the report
+// (a doctored report.json cannot make it javascript: or another site).
+std::string relative_href(const std::string& path) {
+  std::string out;
+  for (unsigned char c : path) {
+    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                       c == '_' || c == '~' || c == '-' || c == '/';
+    if (plain) out += static_cast<char>(c);
+    else out += fmt::format("%{:02X}", c);
+  }
+  if (out.empty() || out[0] == '/' || out.find("..") != std::string::npos) return "#";
+  return out;
+}
+
 // `run --rerun-failures`: every attempt of the scenario, with its console log.
 std::string attempts_block(const ScenarioRow& sc) {
   if (sc.attempts.empty()) return {};
   std::string out = "<h4>attempts</h4><ol class=\"attempts\">";
   for (const auto& a : sc.attempts) {
     const std::string code(verdict::code_name(a.code));
-    out += fmt::format("<li value=\"{}\"><span class=\"code {}\">{}</span> {} · <a href=\"{}\">console log</a></li>",
-                       a.attempt, code, code, html_escape(a.message), html_escape(a.console_log));
+    out += fmt::format("<li value=\"{}\"><span class=\"code {}\">{}</span> {} · <a href=\"{}\">console log</a>{}</li>",
+                       a.attempt, code, code, html_escape(a.message), html_escape(relative_href(a.console_log)),
+                       a.trace.empty() ? "" : " · <a href=\"" + html_escape(relative_href(a.trace)) + "\">strace</a>");
   }
   return out + "</ol>\n";
 }

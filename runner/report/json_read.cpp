@@ -242,6 +242,7 @@ AttemptRow read_attempt(const Reader& r, const json& j, const std::string& at) {
   row.duration_ms = r.integer<std::int64_t>(j, at, "duration_ms");
   row.message = r.str(j, at, "message");
   row.console_log = r.str(j, at, "console_log");
+  if (j.contains("trace")) row.trace = r.str(j, at, "trace");
   return row;
 }
 

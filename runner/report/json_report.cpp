@@ -14,10 +14,12 @@ json result_json(const ResultRow& r) {
 }
 
 json attempt_json(const AttemptRow& r) {
-  return {{"attempt", r.attempt},         {"code", std::string(verdict::code_name(r.code))},
-          {"status", r.status},           {"value", r.value},
-          {"duration_ms", r.duration_ms}, {"message", r.message},
-          {"console_log", r.console_log}};
+  json j = {{"attempt", r.attempt},         {"code", std::string(verdict::code_name(r.code))},
+            {"status", r.status},           {"value", r.value},
+            {"duration_ms", r.duration_ms}, {"message", r.message},
+            {"console_log", r.console_log}};
+  if (!r.trace.empty()) j["trace"] = r.trace;
+  return j;
 }
 
 json scenario_json(const ScenarioRow& s) {

@@ -28,6 +28,7 @@ struct AttemptRow {
   std::int64_t duration_ms = 0;
   std::string message;     ///< the first failing result's "check: CODE: message", or its first result's
   std::string console_log; ///< relative to the report's directory
+  std::string trace;       ///< run --strace-failures: its strace -f output, relative; "" if none
 };
 
 struct ScenarioRow {

@@ -3,7 +3,8 @@
 // tells it its attempt in ARCHMATRIX_ATTEMPT; one that passes on a rerun is
 // FLAKY (not a failure, in every report), one that fails every time keeps
 // its first failure with every attempt recorded, and each attempt's console
-// log is its own boot.
+// log is its own boot. With --strace-failures the last attempt runs under
+// Debian's strace (through repro's guest) and its trace is kept with it.
 
 #include <gtest/gtest.h>
 
@@ -150,6 +151,27 @@ TEST_F(Rerun, APassOnARerunIsFlakyAndAStubbornFailureKeepsEveryAttempt) {
   EXPECT_NE(junit.find("<rerunFailure message=\"attempt 3: FAIL: exit status 1\""), std::string::npos) << junit;
   EXPECT_NE(r.log.find("FLAKY"), std::string::npos) << r.log;
   EXPECT_NE(slurp(out / "report.html").find("attempt-2/console.log"), std::string::npos);
+}
+
+TEST_F(Rerun, TheLastAttemptUnderStraceKeepsItsTrace) {
+  const auto r = run("strace", {"--rerun-failures", "1", "--strace-failures"});
+  EXPECT_EQ(r.exit_code, 1) << r.log;
+  const fs::path out = *dir_ / "strace";
+  const auto report = read_report(out);
+  // Judged as run judges it, with the attempt number the scenario expects.
+  const auto& probe = scenario_of(report, "rerun-probe");
+  EXPECT_EQ(probe["code"], "FLAKY") << probe.dump(2);
+  const auto& stubborn = scenario_of(report, "always-fails");
+  ASSERT_EQ(stubborn["attempts"].size(), 2u) << stubborn.dump(2);
+  const auto& last = stubborn["attempts"][1];
+  EXPECT_EQ(last["code"], "FAIL");
+  ASSERT_TRUE(last.contains("trace")) << last.dump(2);
+  const std::string trace = slurp(out / last["trace"].get<std::string>());
+  EXPECT_NE(trace.find("exit_group(1)"), std::string::npos) << trace.substr(0, 2000);
+  EXPECT_NE(trace.find("attempt 2"), std::string::npos) << trace.substr(0, 2000);  // its write(1, ...)
+  EXPECT_TRUE(fs::exists(out / last["console_log"].get<std::string>())) << last.dump(2);
+  EXPECT_NE(slurp(out / "report.html").find(">strace</a>"), std::string::npos);
+  EXPECT_FALSE(stubborn["attempts"][0].contains("trace"));
 }
 
 }  // namespace

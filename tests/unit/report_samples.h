@@ -131,16 +131,19 @@ inline RunSummary golden_run() {
                   scenario("va-hint", {{"no-hint-above-47", Code::CRASH, "kernel crashed: BUG: unable to handle page fault", ""}},
                            "", ""),
                   scenario("stack-guard", {{"", Code::NOTRUN, "not run: the guest died before it", ""}}, "", "")};
-  // run --rerun-failures 2: large-mmap on aarch64-4k-6.1 failed once and
-  // passed on its first rerun; va-hint on x86_64-6.1 failed all three times.
+  // run --rerun-failures 2 --strace-failures: large-mmap on aarch64-4k-6.1
+  // failed once and passed on its first rerun; va-hint on x86_64-6.1 failed
+  // all three times, the last under strace.
   a4.scenarios[0] = scenario("large-mmap", {{"", Code::FLAKY, "FAIL on attempt 1 (exit status 1); PASS on attempt 2", ""}});
-  a4.scenarios[0].attempts = {{1, Code::FAIL, "exit", "1", 1250, "FAIL: exit status 1", "cells/aarch64-4k-6.1/console.log"},
-                              {2, Code::PASS, "exit", "0", 1190, "PASS: exit status 0",
-                               "cells/aarch64-4k-6.1/attempt-2/console.log"}};
-  for (int a = 1; a <= 3; ++a)
-    x86.scenarios[2].attempts.push_back(
-        {a, Code::FAIL, "exit", "1", 1250, "no-hint-above-47: FAIL: check failed",
-         a == 1 ? "cells/x86_64-6.1/console.log" : "cells/x86_64-6.1/attempt-" + std::to_string(a) + "/console.log"});
+  a4.scenarios[0].attempts = {
+      {1, Code::FAIL, "exit", "1", 1250, "FAIL: exit status 1", "cells/aarch64-4k-6.1/console.log", ""},
+      {2, Code::PASS, "exit", "0", 1190, "PASS: exit status 0", "cells/aarch64-4k-6.1/attempt-2/console.log", ""}};
+  for (int a = 1; a <= 3; ++a) {
+    const std::string dir = "cells/x86_64-6.1/attempt-" + std::to_string(a) + "/";
+    x86.scenarios[2].attempts.push_back({a, Code::FAIL, "exit", "1", 1250, "no-hint-above-47: FAIL: check failed",
+                                         a == 1 ? "cells/x86_64-6.1/console.log" : dir + "console.log",
+                                         a == 3 ? dir + "strace.txt" : ""});
+  }
   s.cells = {a16, a4, a64, arm2g, arm, x5, x86};  // sorted by id
   s.skipped = {{"aarch64-4k-va47", "aarch64 has no 4K/47-bit VA configuration (ARM64_VA_BITS_47 depends on ARM64_16K_PAGES)",
                 "matrix.yaml:21"}};

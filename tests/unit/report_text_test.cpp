@@ -166,6 +166,25 @@ TEST(ReportText, ConsoleLinksAreBuiltFromTheCellIdNotTheReport) {
   EXPECT_NE(html.find("href=\"cells/odd%20id%2F%3Cx%3E/console.log\""), std::string::npos);
 }
 
+// Attempts link their console log and trace only as paths inside the
+// report's directory, whatever a doctored report.json says.
+TEST(ReportText, AttemptLinksStayInsideTheReport) {
+  auto run = testing::golden_run();
+  const auto plain = html_report(run);
+  EXPECT_NE(plain.find("href=\"cells/x86_64-6.1/attempt-3/strace.txt\">strace</a>"), std::string::npos);
+  for (auto& c : run.cells)
+    for (auto& sc : c.scenarios)
+      for (auto& a : sc.attempts) {
+        a.console_log = "javascript:alert(1)";
+        a.trace = "../../etc/passwd";
+      }
+  const auto odd = html_report(run);
+  EXPECT_EQ(odd.find("href=\"javascript:"), std::string::npos);
+  EXPECT_NE(odd.find("href=\"javascript%3Aalert%281%29\""), std::string::npos);
+  EXPECT_EQ(odd.find("etc/passwd"), std::string::npos);
+  EXPECT_NE(odd.find("href=\"#\">strace</a>"), std::string::npos);
+}
+
 // The grid's header groups the check columns under their scenario.
 TEST(ReportText, HtmlGridGroupsChecksUnderTheirScenario) {
   const auto html = html_report(testing::golden_run());
