@@ -30,6 +30,7 @@ struct RunOptions {
   bool refresh_kernels = false;
   std::filesystem::path resume;  ///< --resume DIR: complete the report in DIR
   int rerun_failures = 0;        ///< --rerun-failures N: attempts after the first for a failed scenario
+  std::string accel = "auto";    ///< --accel auto|tcg|kvm (exec/accel.h)
   bool strace_failures = false;  ///< --strace-failures: the last of them under strace (as repro --strace)
   std::string qemu_dir;  ///< run qemu-system-* from here (tests' fake QEMU)
 };
@@ -83,6 +84,7 @@ struct ExecOptions {
   /// Set by run --strace-failures: the program's output goes only to `out`'s
   /// files and reports, nothing to our stdout or stderr, and no verdict is printed.
   bool quiet = false;
+  std::string accel = "auto";  ///< --accel auto|tcg|kvm (exec/accel.h)
   std::shared_ptr<const FollowUp> then;  ///< set by repro --shell: run after the program, in its guest
   std::vector<std::string> gets;  ///< --get GUESTPATH: files back after the program, into
                                   ///< out/cells/<id>/files/, or the current directory without `out`

@@ -40,6 +40,7 @@
 #include "cli/utc_time.h"
 #include "cli/project_loading.h"
 #include "elf/elf_check.h"
+#include "exec/accel.h"
 #include "exec/qemu_command.h"
 #include "guest/guest.h"
 #include "prepare/cell_image.h"
@@ -247,6 +248,7 @@ struct Prepared {
   std::map<util::Arch, prepare::ProgramPayload> payloads;  // what each arch's guests get
   std::map<util::Arch, prepare::ProgramPayload> strace;    // --strace: strace and its libraries
   std::map<util::Arch, prepare::ProgramPayload> gdbserver; // --gdb: gdbserver and its libraries
+  exec::HostAccel host;                                    // what the host can accelerate
   std::vector<PutSpec> puts;  // --put, checked before anything boots
   std::string cwd;            // shared read-only at the same path; "" for "/" (it would hide the guest's root)
 };
@@ -315,6 +317,7 @@ struct CellOutcome {
   fs::path console;  // the console log, kept when something went wrong or --out is given
   std::vector<std::string> qemu_argv;  // without the channel devices (Guest adds them)
   std::string boot, boot_detail;       // "restored" | "cold", and why cold when snapshots were on
+  std::string accel = "tcg", accel_detail;  // exec/accel.h's choice for the cell, and why
   std::vector<fs::path> cores;         // core files brought back
   Tail out, err;
 };
@@ -357,6 +360,7 @@ std::unique_ptr<guest::Guest> restore_guest(const plan::Cell& cell, const Prepar
   in.agent = prep.agents.at(cell.arch);
   in.modules = modules;
   in.qemu_dir = o.qemu_dir;
+  in.accel = oc.accel;
   in.machine_kind = so.machine_kind;
   in.boot_timeout = so.boot_timeout;
   ReadyState rs;
@@ -372,7 +376,7 @@ std::unique_ptr<guest::Guest> restore_guest(const plan::Cell& cell, const Prepar
     sinks.log(cell.id + ": " + oc.boot_detail + "; booting");
     return nullptr;
   }
-  so.qemu_argv = exec::qemu_argv(cell, {kernel.image, rs.initrd, o.qemu_dir});
+  so.qemu_argv = exec::qemu_argv(cell, {kernel.image, rs.initrd, o.qemu_dir, oc.accel});
   so.restore_from = rs.state;
   // The device the state was saved with, whether or not the cwd is mounted.
   const fs::path empty = so.work_dir / "empty";
@@ -566,6 +570,10 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
   try {
     if (auto it = prep.kernel_errors.find(cell.kernel->id); it != prep.kernel_errors.end())
       throw ExecFailure{kFailed, "kernel " + cell.kernel->id + ": " + it->second};
+    const auto accel = exec::choose_accel(cell, prep.host, o.accel);
+    if (accel.accel.empty()) throw ExecFailure{kFailed, "--accel kvm: " + accel.why};
+    oc.accel = accel.accel;
+    oc.accel_detail = accel.why;
     const auto& payload = prep.payloads.at(cell.arch);
     const auto& kernel = prep.kernels.at(cell.kernel->id);
     prepare::require_kernel_image(kernel.image, cell.arch);
@@ -593,7 +601,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
     if (o.snapshots && !o.kernel_gdb) g = restore_guest(cell, prep, o, kernel, modules, so, oc, sinks);
     if (!g) {
       const auto initrd = prepare::write_channel_image(prep.agents.at(cell.arch), modules, so.nonce, work);
-      so.qemu_argv = exec::qemu_argv(cell, {kernel.image, initrd, o.qemu_dir});
+      so.qemu_argv = exec::qemu_argv(cell, {kernel.image, initrd, o.qemu_dir, oc.accel});
       if (o.kernel_gdb) stop_for_kernel_gdb(so, kernel, cell.id, sockets);
       oc.qemu_argv = so.qemu_argv;
       if (!cwd.empty()) so.shares = {{cwd, kCwdTag}};
@@ -772,6 +780,8 @@ report::CellSummary summarize(const plan::Cell& cell, const CellOutcome& oc, con
   c.wall_seconds = oc.seconds;
   c.boot = oc.boot;
   c.boot_detail = oc.boot_detail;
+  c.accel = oc.accel;
+  c.accel_detail = oc.accel_detail;
   c.facts = oc.facts;
   c.fact_mismatches = oc.mismatches;
   c.crash_title = oc.crash_title;
@@ -895,6 +905,7 @@ int exec_cells(const ExecOptions& o, Progress& progress) {
   prep.payloads = std::move(payloads);
   prep.strace = std::move(strace);
   prep.gdbserver = std::move(gdbserver);
+  prep.host = exec::probe_host_accel();
   prep.puts = std::move(puts);
   if (const auto cwd = fs::current_path(); cwd != cwd.root_path()) prep.cwd = cwd.string();
   if (guest::g_interrupted) throw ExecFailure{util::kExitInterrupted, "interrupted"};

@@ -44,7 +44,7 @@ std::string binary_identity(const std::string& program) {
 }
 
 std::vector<std::string> argv_for(const ReadyStateInputs& in, const fs::path& initrd) {
-  return exec::qemu_argv(*in.cell, {in.kernel_image, initrd, in.qemu_dir});
+  return exec::qemu_argv(*in.cell, {in.kernel_image, initrd, in.qemu_dir, in.accel});
 }
 
 }  // namespace

@@ -30,6 +30,7 @@ struct ReadyStateInputs {
   std::filesystem::path agent;
   std::vector<std::filesystem::path> modules;
   std::string qemu_dir;
+  std::string accel = "tcg";  ///< as exec::QemuInputs::accel
   std::string machine_kind;  ///< "pci" | "mmio"
   std::chrono::milliseconds boot_timeout{120000};
 };

@@ -86,6 +86,11 @@ int main(int argc, char** argv) {
                       "Run each failed scenario again, up to N times, in a fresh boot of its cell; one that "
                       "passes is FLAKY")
       ->check(CLI::Range(0, 100));
+  run_cmd->add_option("--accel", run.accel,
+                      "auto: KVM for cells the host's arch and CPU can give, TCG for the rest; or tcg, or kvm "
+                      "(a cell KVM cannot give is then an error)")
+      ->check(CLI::IsMember({"auto", "tcg", "kvm"}))
+      ->capture_default_str();
   run_cmd->add_flag("--strace-failures", run.strace_failures,
                     "With --rerun-failures: the last attempt of a failure runs under Debian's strace -f (as "
                     "repro --strace), its trace kept with the attempt");
@@ -120,6 +125,9 @@ int main(int argc, char** argv) {
   exec_cmd->add_flag("!--no-snapshot", ex.snapshots,
                      "Boot every guest cold instead of restoring its cell's saved ready state");
   add_gdb_option(exec_cmd, ex.gdb);
+  exec_cmd->add_option("--accel", ex.accel, "auto, tcg or kvm, as for run")
+      ->check(CLI::IsMember({"auto", "tcg", "kvm"}))
+      ->capture_default_str();
   add_kernel_gdb_option(exec_cmd, ex.kernel_gdb);
   exec_cmd->add_flag("--strace", ex.strace,
                      "Run the program under Debian's strace -f of the target arch; the trace goes to "

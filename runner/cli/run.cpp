@@ -18,6 +18,7 @@
 #include "cli/progress.h"
 #include "cli/scenario_binaries.h"
 #include "cli/project_loading.h"
+#include "exec/accel.h"
 #include "exec/qemu_command.h"
 #include "exec/supervisor.h"
 #include "prepare/apt_sources.h"
@@ -49,6 +50,7 @@ std::chrono::milliseconds scaled(double seconds, double scale) {
 }
 
 struct Prepared {
+  exec::HostAccel host;  // what the host can accelerate (exec/accel.h)
   std::map<std::string, prepare::KernelArtifact> kernels;  // by recipe id
   std::map<std::string, std::string> kernel_errors;
   std::map<util::Arch, prepare::TargetBinaries> binaries;
@@ -57,6 +59,7 @@ struct Prepared {
 
 Prepared prepare_all(const LoadedPlan& lp, const RunOptions& o, Progress& progress) {
   Prepared p;
+  p.host = exec::probe_host_accel();
   std::map<std::string, const config::KernelRecipe*> recipes;
   std::map<util::Arch, std::vector<const config::ScenarioSpec*>> per_arch;
   for (const auto& c : lp.plan.cells) {
@@ -108,6 +111,7 @@ void add_build_failures(const plan::Cell& cell, const Prepared& p, verdict::Cell
 struct JobOrError {
   exec::CellJob job;
   std::string error;  ///< the host could not prepare it: kernel, build, ELF check, image
+  std::string accel, accel_detail;  ///< exec/accel.h's choice, and why
 };
 
 // One boot of `cell` as attempt `attempt`, its files in `dir`: every
@@ -137,12 +141,16 @@ JobOrError make_job(const LoadedPlan& lp, const plan::Cell& cell, const Prepared
   job.boot_timeout = scaled(t.boot_s, t.tcg_scale);
   job.no_output_timeout = scaled(t.no_output_s, t.tcg_scale);
   job.overall_timeout = scaled(t.boot_s + scenario_seconds + t.margin_s, t.tcg_scale);
+  const auto accel = exec::choose_accel(cell, prep.host, o.accel);
+  r.accel = accel.accel;
+  r.accel_detail = accel.why;
+  if (r.error.empty() && accel.accel.empty()) r.error = "--accel kvm: " + accel.why;
   if (!r.error.empty()) return r;
   try {
     const auto& kernel = prep.kernels.at(cell.kernel->id);
     prepare::require_kernel_image(kernel.image, cell.arch);  // like every guest binary, before boot
     const auto initrd = prepare::write_cell_image(cell, prep.binaries.at(cell.arch), guest, job.nonce, dir, {attempt, false});
-    job.argv = exec::qemu_argv(cell, {kernel.image, initrd, o.qemu_dir});
+    job.argv = exec::qemu_argv(cell, {kernel.image, initrd, o.qemu_dir, r.accel});
   } catch (const std::exception& e) {
     r.error = e.what();
   }
@@ -310,6 +318,7 @@ int run_run(const RunOptions& o) {
   std::vector<std::size_t> job_cell;  // job index -> cell index
   std::vector<verdict::CellRun> runs(lp.plan.cells.size());
   std::vector<std::vector<std::string>> argvs(lp.plan.cells.size());
+  std::vector<std::pair<std::string, std::string>> accels(lp.plan.cells.size());
   for (std::size_t i = 0; i < lp.plan.cells.size(); ++i) {
     const auto& cell = lp.plan.cells[i];
     fs::create_directories(out / "cells" / cell.id);
@@ -321,6 +330,7 @@ int run_run(const RunOptions& o) {
       continue;
     }
     auto job = make_job(lp, cell, prep, o, out / "cells" / cell.id, 1, nullptr);
+    accels[i] = {job.accel, job.accel_detail};
     if (!job.error.empty()) {
       runs[i].end = verdict::CellEnd::host_error;
       runs[i].end_detail = job.error;
@@ -352,6 +362,8 @@ int run_run(const RunOptions& o) {
     auto it = prep.kernels.find(cell.kernel->id);
     c.kernel = kernel_info(*cell.kernel, it == prep.kernels.end() ? nullptr : &it->second);
     c.qemu_argv = argvs[i];
+    c.accel = accels[i].first;
+    c.accel_detail = accels[i].second;
     summary.cells.push_back(std::move(c));
   }
   if (o.rerun_failures > 0 && !interrupted) rerun_failures(lp, prep, o, out, summary, progress);

@@ -45,16 +45,19 @@ std::string kernel_cmdline(const plan::Cell& cell) {
 
 std::vector<std::string> qemu_argv(const plan::Cell& cell, const QemuInputs& in) {
   const QemuArch& r = row(cell.arch);
-  std::string cpu = r.cpu;
+  const bool kvm = in.accel == "kvm";
+  std::string cpu = kvm ? "host" : r.cpu;
   if (cell.arch == util::Arch::x86_64) {
-    // QEMU's max CPU offers LA57, and Debian's kernel then runs 5-level paging
-    // (56-bit user VA); a 4-level cell takes the feature away from the CPU.
+    // QEMU's max CPU (and a host CPU with it) offers LA57, and Debian's kernel
+    // then runs 5-level paging (56-bit user VA); a 4-level cell takes the
+    // feature away from the CPU.
     auto it = cell.axes.find("paging");
     if (it == cell.axes.end() || it->second != "5level") cpu += ",la57=off";
   }
   const std::string binary = in.qemu_dir.empty() ? std::string(r.binary)
                                                  : (std::filesystem::path(in.qemu_dir) / r.binary).string();
   return {binary,
+          "-accel", kvm ? "kvm" : "tcg",
           "-M", r.machine,
           "-cpu", cpu,
           "-m", std::to_string(cell.memory_mib),

@@ -15,6 +15,7 @@ struct QemuInputs {
   std::filesystem::path kernel;
   std::filesystem::path initrd;
   std::string qemu_dir;  ///< empty: find qemu-system-* in PATH; else this directory (tests' fake QEMU)
+  std::string accel = "tcg";  ///< "kvm": -accel kvm -cpu host (exec/accel.h decides)
 };
 
 /// The complete argv (argv[0] is the program name or path).

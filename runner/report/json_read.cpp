@@ -285,6 +285,8 @@ CellSummary read_cell(const Reader& r, const json& j, const std::string& at) {
   c.end = r.str(j, at, "end");
   c.end_detail = r.str(j, at, "end_detail");
   c.boot_seconds = r.number(j, at, "boot_seconds");
+  if (j.contains("accel")) c.accel = r.str(j, at, "accel");
+  if (j.contains("accel_detail")) c.accel_detail = r.str(j, at, "accel_detail");
   if (j.contains("boot")) c.boot = r.str(j, at, "boot");
   if (j.contains("boot_detail")) c.boot_detail = r.str(j, at, "boot_detail");
   c.wall_seconds = r.number(j, at, "wall_seconds");

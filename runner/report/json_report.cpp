@@ -67,6 +67,10 @@ json cell_json(const CellSummary& c) {
           {"crash", {{"title", c.crash_title}, {"text", c.crash_text}}},
           {"protocol_anomalies", c.protocol_anomalies},
           {"scenarios", scenarios}};
+  if (!c.accel.empty()) {
+    j["accel"] = c.accel;
+    j["accel_detail"] = c.accel_detail;
+  }
   if (!c.boot.empty()) {  // exec's cells only: run's reports stay as they were
     j["boot"] = c.boot;
     j["boot_detail"] = c.boot_detail;

@@ -137,6 +137,7 @@ std::string junit_xml(const RunSummary& s) {
     for (const auto& [k, v] : c.facts) props += property("fact." + k, v);
     props += property("boot_seconds", c.boot_seconds < 0 ? std::string("-") : seconds(c.boot_seconds));
     props += property("end", c.end);
+    if (!c.accel.empty()) props += property("accel", c.accel_detail);
     props += property("console_log", c.console_log);
     suites += fmt::format("  <testsuite name=\"{}\" {} time=\"{}\">\n    <properties>\n{}    </properties>\n{}",
                           attr(c.id), n.attrs(), seconds(c.wall_seconds), props, cases);

@@ -62,6 +62,8 @@ struct CellSummary {
   /// exec: "restored" (from the cell's saved ready state) or "cold", and why
   /// cold when a restore was tried; "" where not recorded (run's cells).
   std::string boot, boot_detail;
+  /// "kvm" or "tcg", and why (exec/accel.h); "" in reports that predate it.
+  std::string accel, accel_detail;
   std::map<std::string, std::string> facts;
   std::vector<std::string> fact_mismatches;
   std::string crash_title, crash_text;

@@ -105,6 +105,10 @@ TEST_F(Rerun, WithoutRerunsTheFirstAttemptIsTheResult) {
   EXPECT_FALSE(probe.contains("attempts"));
   EXPECT_NE(probe["stdout"].get<std::string>().find("first-try FAIL attempt 1"), std::string::npos) << probe.dump(2);
   EXPECT_FALSE(fs::exists(*dir_ / "once" / "cells" / kCell / "attempt-2"));
+  // Every cell says which accelerator ran it and why (an aarch64 guest on
+  // this x86_64 CI host: TCG).
+  EXPECT_EQ(report["cells"][0]["accel"], "tcg");
+  EXPECT_EQ(report["cells"][0]["accel_detail"], "TCG: a guest of aarch64 on a x86_64 host");
 }
 
 TEST_F(Rerun, APassOnARerunIsFlakyAndAStubbornFailureKeepsEveryAttempt) {
