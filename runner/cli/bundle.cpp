@@ -33,20 +33,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A word for sh in single quotes: nothing in it is special.
-std::string sh_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 std::string debian_qemu_package(util::Arch a) {
   return a == util::Arch::x86_64 ? "qemu-system-x86" : "qemu-system-arm";
 }
 
 std::string run_sh(const plan::Cell& cell, const std::vector<std::string>& argv) {
-  std::string cmd;
-  for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + sh_quote(a);
+  const std::string cmd = util::quote_argv(argv);
   return fmt::format(R"SH(#!/bin/sh
 # Boots archmatrix cell {id} (README.txt says what it is and what to expect).
 # Needs only QEMU: Debian's {pkg}. Extra QEMU options go after run.sh, e.g.

@@ -53,6 +53,7 @@
 #include "prepare/target_packages.h"
 #include "report/write_reports.h"
 #include "util/error.h"
+#include "util/subprocess.h"
 #include "util/fs.h"
 #include "util/line_prefix.h"
 #include "util/text_safe.h"
@@ -435,19 +436,6 @@ std::vector<fs::path> fetch_cores(guest::Guest& g, const std::vector<std::string
   return got;
 }
 
-// A command as one line a shell reads back as the same words.
-std::string shell_command(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) {
-    const bool plain = !a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                          "0123456789-_./=:+,@") == std::string::npos;
-    std::string q = "'";
-    for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    out += (out.empty() ? "" : " ") + (plain ? a : q + "'");
-  }
-  return out;
-}
-
 // --gdb=run: gdb-multiarch on this terminal while the program runs. We
 // ignore SIGINT and SIGQUIT meanwhile, as system(3) does: ^C at gdb's prompt
 // is gdb's, not a request to end the guest.
@@ -520,7 +508,7 @@ void stop_for_kernel_gdb(guest::StartOptions& so, const prepare::KernelArtifact&
   so.boot_timeout = std::chrono::hours(24);
   std::cerr << fmt::format("archmatrix exec: {}: the guest waits, stopped before its kernel's first instruction; "
                            "debug the kernel with:\n  {}\n",
-                           cell_id, shell_command({"gdb-multiarch", "-ex", "target remote " + socket.string(),
+                           cell_id, util::quote_argv({"gdb-multiarch", "-ex", "target remote " + socket.string(),
                                                    vmlinux->string()}));
 }
 
@@ -656,7 +644,7 @@ CellOutcome run_cell(const plan::Cell& cell, const LoadedPlan& lp, const Prepare
       const auto cmd = gdb_command(work / "sysroot", so.gdb_socket, program);
       std::cerr << fmt::format("archmatrix exec: {}: {} waits for gdb under gdbserver{}\n  {}\n", cell.id,
                                guest_path, o.gdb == "run" ? "; starting gdb-multiarch" : "; debug it with:",
-                               shell_command(cmd));
+                               util::quote_argv(cmd));
       if (o.gdb == "run") gdb.emplace(cmd);
     }
     r.argv.push_back(guest_path);

@@ -131,17 +131,28 @@ std::string repro_block(const std::string& cell, const CheckColumn& col) {
          html_escape(cell) + "-" + html_escape(col.scenario) + "</pre>\n";
 }
 
-// The console log is linked by the cell id, never by a path read from a
-// report file, so a doctored report.json cannot make a javascript: link.
-std::string console_href(const std::string& id) {
-  std::string out = "cells/";
-  for (unsigned char c : id) {
+// Percent-encodes all but unreserved characters (and '/' when `slash`).
+std::string percent_encoded(const std::string& s, bool slash) {
+  std::string out;
+  for (unsigned char c : s) {
     const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                       c == '_' || c == '~' || c == '-';
+                       c == '_' || c == '~' || c == '-' || (slash && c == '/');
     if (plain) out += static_cast<char>(c);
     else out += fmt::format("%{:02X}", c);
   }
-  return out + "/console.log";
+  return out;
+}
+
+// The console log is linked by the cell id, never by a path read from a
+// report file, so a doctored report.json cannot make a javascript: link.
+std::string console_href(const std::string& id) { return "cells/" + percent_encoded(id, false) + "/console.log"; }
+
+// A path a report names, as a link that can only be relative to the report
+// (a doctored report.json cannot make it javascript: or another site).
+std::string relative_href(const std::string& path) {
+  const std::string out = percent_encoded(path, true);
+  if (out.empty() || out[0] == '/' || out.find("..") != std::string::npos) return "#";
+  return out;
 }
 
 std::string seconds(double s) { return s < 0 ? "-" : fmt::format("{:.1f} s", s); }
@@ -157,20 +168,6 @@ std::string output_block(const char* name, const std::string& text, std::uint64_
   if (dropped) head += fmt::format(" ({} further bytes dropped by the agent)", dropped);
   if (text.empty()) return fmt::format("<h4>{}</h4><p class=\"muted\">(empty)</p>\n", head);
   return fmt::format("<h4>{}</h4><pre>{}</pre>\n", head, html_escape(text));
-}
-
-// A path a report names, as a link that can only be relative to the report
-// (a doctored report.json cannot make it javascript: or another site).
-std::string relative_href(const std::string& path) {
-  std::string out;
-  for (unsigned char c : path) {
-    const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                       c == '_' || c == '~' || c == '-' || c == '/';
-    if (plain) out += static_cast<char>(c);
-    else out += fmt::format("%{:02X}", c);
-  }
-  if (out.empty() || out[0] == '/' || out.find("..") != std::string::npos) return "#";
-  return out;
 }
 
 // `run --rerun-failures`: every attempt of the scenario, with its console log.

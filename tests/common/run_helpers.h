@@ -6,8 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -100,6 +102,20 @@ inline bool build_static_program(const fs::path& dir, const std::string& source,
   std::ofstream(dir / "prog.c") << source;
   const std::string cmd = cc + " -static -O2 -o " + (dir / "prog").string() + " " + (dir / "prog.c").string();
   return std::system(cmd.c_str()) == 0;
+}
+
+/// A cell and the cross compiler of its arch, for tests parameterized by cell.
+struct Target {
+  const char* cell;
+  const char* cc;
+};
+
+/// A gtest parameter name for a Target: its cell id with '_' for what is not alnum.
+inline std::string target_name(const ::testing::TestParamInfo<Target>& p) {
+  std::string n = p.param.cell;
+  for (auto& ch : n)
+    if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+  return n;
 }
 
 /// Runs `command` with sh; its exit status and its stdout and stderr.

@@ -62,11 +62,6 @@ std::vector<fs::path> cores_in(const fs::path& dir) {
   return c;
 }
 
-struct Target {
-  const char* cell;
-  const char* cc;
-};
-
 class ExecCores : public ::testing::TestWithParam<Target> {
  protected:
   void SetUp() override {
@@ -152,13 +147,7 @@ TEST_P(ExecCores, StraceTracesTheProgramAndKeepsItsStatusAndCore) {
 
 INSTANTIATE_TEST_SUITE_P(Cells, ExecCores,
                          ::testing::Values(Target{"aarch64-64k-va48", "aarch64-linux-gnu-gcc"},
-                                           Target{"armhf-3g1g-6.1", "arm-linux-gnueabihf-gcc"}),
-                         [](const ::testing::TestParamInfo<Target>& p) {
-                           std::string n = p.param.cell;
-                           for (auto& ch : n)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
-                         });
+                                           Target{"armhf-3g1g-6.1", "arm-linux-gnueabihf-gcc"}), target_name);
 
 }  // namespace
 }  // namespace archmatrix::testing

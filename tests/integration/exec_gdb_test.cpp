@@ -48,11 +48,6 @@ std::string printed_command(const fs::path& log, std::chrono::seconds limit,
 
 const char* const kBatch = " -batch -ex 'break main' -ex continue -ex continue -ex bt";
 
-struct Target {
-  const char* cell;
-  const char* cc;
-};
-
 class ExecGdb : public ::testing::TestWithParam<Target> {
  protected:
   void SetUp() override {
@@ -134,13 +129,7 @@ TEST(ExecKernelGdb, ADebianKernelIsRefusedBeforeAnythingBoots) {
 
 INSTANTIATE_TEST_SUITE_P(Cells, ExecGdb,
                          ::testing::Values(Target{"aarch64-64k-va48", "aarch64-linux-gnu-gcc"},
-                                           Target{"armhf-3g1g-6.1", "arm-linux-gnueabihf-gcc"}),
-                         [](const ::testing::TestParamInfo<Target>& p) {
-                           std::string n = p.param.cell;
-                           for (auto& ch : n)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
-                         });
+                                           Target{"armhf-3g1g-6.1", "arm-linux-gnueabihf-gcc"}), target_name);
 
 }  // namespace
 }  // namespace archmatrix::testing

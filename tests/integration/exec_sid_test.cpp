@@ -22,11 +22,6 @@ int main(void) {
 }
 )";
 
-struct Target {
-  const char* cell;
-  const char* cc;
-};
-
 class ExecSid : public ::testing::TestWithParam<Target> {};
 
 TEST_P(ExecSid, AProgramRunsInTheSevenXGuestWithItsSharedCwd) {
@@ -42,13 +37,7 @@ TEST_P(ExecSid, AProgramRunsInTheSevenXGuestWithItsSharedCwd) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, ExecSid,
-                         ::testing::Values(Target{"x86_64-7", "gcc"}, Target{"aarch64-4k-7", "aarch64-linux-gnu-gcc"}),
-                         [](const ::testing::TestParamInfo<Target>& p) {
-                           std::string n = p.param.cell;
-                           for (auto& ch : n)
-                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
-                           return n;
-                         });
+                         ::testing::Values(Target{"x86_64-7", "gcc"}, Target{"aarch64-4k-7", "aarch64-linux-gnu-gcc"}), target_name);
 
 }  // namespace
 }  // namespace archmatrix::testing
